@@ -1,0 +1,85 @@
+"""Export the knowledge base as JSON lines or YAML (parsed fields, staff data, source text)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+import yaml
+
+from knowledge.types import FaqInfo, ProcedureInfo
+
+
+def procedure_to_dict(p: ProcedureInfo, with_sources: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "code": p.code,
+        "name": p.name,
+        "levels": sorted(p.levels),
+        "kind": p.kind,
+        "field": p.field,
+        "ministry": p.ministry,
+        "subjects": p.subjects,
+        "agency": p.agency,
+        "address": p.address,
+        "decision": p.decision,
+        "source_url": p.source_url,
+        "active": p.active,
+        "popularity": p.popularity,
+        "aliases": list(p.aliases),
+        "documents": [
+            {
+                "name": d.name,
+                "originals": d.originals,
+                "copies": d.copies,
+                "group": d.group.value,
+                "condition": d.condition,
+                "forms": list(d.forms),
+                "section": d.section,
+            }
+            for d in p.documents
+        ],
+        "channels": [
+            {
+                "channel": c.channel.value,
+                "time_value": c.time_value,
+                "time_unit": c.time_unit,
+                "time_text": c.time_text,
+                "fee_amount": c.fee_amount,
+                "fee_text": c.fee_text,
+                "description": c.description,
+            }
+            for c in p.channels
+        ],
+        "steps": list(p.steps),
+        "legal_basis": [{"title": lb.title, "number": lb.number} for lb in p.legal_basis],
+        "requirements": p.requirements,
+        "result": p.result,
+    }
+    if with_sources:
+        data["sources"] = dict(p.sources)
+    return data
+
+
+def faq_to_dict(f: FaqInfo) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "questions": list(f.questions),
+        "answer": f.answer,
+        "procedure": f.procedure_code,
+        "active": f.active,
+    }
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    n = 0
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+def write_yaml(key: str, rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    items = list(rows)
+    yaml.safe_dump({key: items}, out, allow_unicode=True, sort_keys=False, width=100)
+    return len(items)

@@ -1,0 +1,490 @@
+"""Parse the national portal's flattened tables into structured rows.
+
+The portal's HTML tables were flattened into plain strings when collected, so cell borders
+are gone ("Trực tuyến1Miễn phí", "...khai sinh.docx1 bản chính"). Every parser here keeps the
+source text so nothing is lost when a cell is read imperfectly, and never guesses a value the
+text does not state (a bare time with no unit stays "unit unknown").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from knowledge.errors import RecordError
+from knowledge.types import Channel, ChannelInfo, DocumentGroup, DocumentInfo, LegalBasisInfo
+
+NO_INFO = "Không có thông tin"
+
+# Source field names of the national record, kept verbatim beside the parsed rows.
+SOURCE_FIELDS = (
+    "trinh_tu_thuc_hien",
+    "cach_thuc_thuc_hien",
+    "thanh_phan_ho_so",
+    "can_cu_phap_ly",
+    "yeu_cau_dieu_kien",
+    "ket_qua_xu_ly",
+    "thu_tuc_lien_quan",
+    "doi_tuong_thuc_hien",
+    "co_quan_co_tham_quyen",
+    "co_quan_thuc_hien",
+    "dia_chi_tiep_nhan",
+    "co_quan_duoc_uy_quyen",
+    "co_quan_phoi_hop",
+)
+
+CODE_RE = re.compile(r"^\d+\.\d{6}$")
+_VN_LOWER = "a-zàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
+_VN_UPPER = "A-ZÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ"
+
+
+def clean(text: Any) -> str:
+    """NFC, no zero-width characters, collapsed spaces; "Không có thông tin" becomes ""."""
+    if not isinstance(text, str):
+        return ""
+    text = unicodedata.normalize("NFC", text).replace("\u200e", "").replace("\u200b", "")
+    text = text.replace("\xa0", " ")
+    text = re.sub(r"[ \t]+", " ", text).strip()
+    return "" if text.rstrip(".") == NO_INFO else text
+
+
+def one_line(text: str) -> str:
+    """Collapse all whitespace, newlines included."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# --- submission channels (cach_thuc_thuc_hien) -------------------------------------------
+
+CHANNEL_HEADER = "Hình thức nộpThời gianPhí, lệ phíMô tả"
+_CHANNEL_NAMES = {
+    "Trực tiếp": Channel.IN_PERSON,
+    "Trực tuyến": Channel.ONLINE,
+    "Dịch vụ bưu chính": Channel.POST,
+}
+# A row starts with the channel name glued to its time cell (a number or "Không ...").
+_CHANNEL_ROW_RE = re.compile(r"(Trực tiếp|Trực tuyến|Dịch vụ bưu chính)(?=\s*(?:\d|Không))")
+_TIME_RE = re.compile(
+    r"\s*(?:(?P<none>Không có thông tin|Không)|(?P<value>\d+(?:[.,]\d+)?)\s*"
+    r"(?P<unit>Ngày làm việc|Ngày|Giờ làm việc|Giờ|Tháng|Năm|Tuần|Phút)?)\s*"
+)
+_MONEY = r"\d{1,3}(?:[.,]\d{3})+|\d+"
+_CURRENCY = r"(?:Việt Nam Đồng|VNĐ|VND|đồng|Đồng)"
+_FEE_RE = re.compile(rf"(?P<amount>{_MONEY})\s*{_CURRENCY}")
+_FREE_RE = re.compile(r"^(Miễn phí|Miễn lệ phí|Không thu phí|Không thu lệ phí)", re.IGNORECASE)
+
+
+_DESCRIBED_TIME_RE = re.compile(
+    r"(?:thời hạn(?: giải quyết)?|trong vòng|trong thời gian|trả kết quả trong)\s*(?:là\s*)?"
+    r"(?P<value>\d+)\s*(?:\([^)]*\)\s*)?(?P<unit>ngày làm việc|ngày|giờ làm việc|giờ|tháng)",
+    re.IGNORECASE,
+)
+
+
+_EXPLAINED_AMOUNT_RE = re.compile(
+    r"\((?:[^)]*?\D)?(?P<amount>\d{1,3}(?:[.,]\d{3})+)\s*(?:vnđ|vnd|đồng|đ)", re.IGNORECASE
+)
+
+
+def _split_glued_time(cell: str) -> tuple[float, str] | None:
+    """ "120 VNĐ(20.000 vnđ/tờ khai)" -> (1, "20.000 VNĐ(20.000 vnđ/tờ khai)") when the
+    explanation confirms the amount; None when it does not."""
+    m = re.match(rf"(?P<digits>[\d.,]+)\s*(?P<cur>{_CURRENCY})(?P<rest>.*)", cell, re.DOTALL)
+    explained = _EXPLAINED_AMOUNT_RE.search(cell)
+    if not m or not explained:
+        return None
+    digits = re.sub(r"[.,]", "", m.group("digits"))
+    amount = _money(explained.group("amount"))
+    for stated in (str(amount), str(amount // 1000)):
+        head = digits[: len(digits) - len(stated)]
+        if digits.endswith(stated) and 0 < len(head) <= 2 and stated != "0":
+            return float(head), f"{explained.group('amount')} {m.group('cur')}{m.group('rest')}"
+    return None
+
+
+def _money(text: str) -> int:
+    return int(re.sub(r"[.,]", "", text))
+
+
+def _split_fee_description(rest: str) -> tuple[str, str]:
+    """Split "<fee cell>(<explanation>)<description>" into fee text and description."""
+    m = re.match(
+        rf"(?P<fee>(?:Miễn phí|{NO_INFO}|(?:{_MONEY})\s*(?:{_CURRENCY}|USD)|{_CURRENCY})"
+        rf"(?:\s*(?:{_MONEY})\s*{_CURRENCY})*)",
+        rest,
+    )
+    if not m:
+        return "", rest.strip()
+    end = m.end()
+    # The explanation in parentheses belongs to the fee; parentheses may nest.
+    while end < len(rest) and rest[end] == "(":
+        depth = 0
+        for i in range(end, len(rest)):
+            if rest[i] == "(":
+                depth += 1
+            elif rest[i] == ")":
+                depth -= 1
+                if depth == 0:
+                    end = i + 1
+                    break
+        else:
+            end = len(rest)
+        # Another amount glued after the explanation belongs to the fee as well.
+        more = re.match(rf"(?:{_MONEY})\s*{_CURRENCY}", rest[end:])
+        if more:
+            end += more.end()
+    return rest[:end].strip(), rest[end:].strip()
+
+
+def parse_fee(fee_text: str) -> int | None:
+    """The amount in VND a fee cell states: 0 when free, None when it states none."""
+    text = fee_text.strip()
+    if not text or text.startswith(NO_INFO):
+        return None
+    if _FREE_RE.match(text):
+        return 0
+    m = _FEE_RE.match(text)
+    if m:
+        return _money(m.group("amount"))
+    return None
+
+
+def parse_channels(source: str) -> list[ChannelInfo]:
+    """Rows of the "Hình thức nộp / Thời gian / Phí, lệ phí / Mô tả" table."""
+    text = clean(source)
+    if not text:
+        return []
+    body = text[len(CHANNEL_HEADER) :] if text.startswith(CHANNEL_HEADER) else text
+    parts = _CHANNEL_ROW_RE.split(body)
+    rows: list[ChannelInfo] = []
+    for i in range(1, len(parts), 2):
+        channel = _CHANNEL_NAMES[parts[i]]
+        cell = parts[i + 1]
+        m = _TIME_RE.match(cell)
+        value: float | None = None
+        unit: str | None = None
+        time_text = ""
+        rest = cell
+        if m:
+            rest = cell[m.end() :]
+            if m.group("value"):
+                digits = m.group("value")
+                if not m.group("unit") and re.match(rf"(?:[.,]\d{{3}})*\s*{_CURRENCY}", rest):
+                    # Time and fee digits ran together ("Trực tuyến120 VNĐ(20.000 vnđ/tờ khai)").
+                    # Only the fee's own explanation can tell them apart; otherwise the time
+                    # stays unknown and the digits stay with the fee.
+                    split = _split_glued_time(cell.lstrip())
+                    if split is None:
+                        rest = cell.lstrip()
+                    else:
+                        value, rest = split
+                        time_text = str(int(value))
+                else:
+                    value = float(digits.replace(",", "."))
+                    unit = m.group("unit")
+                    time_text = one_line(cell[: m.end()])
+            else:
+                time_text = one_line(m.group("none"))
+                if m.group("none") == "Không" and rest.startswith("có thông tin"):
+                    rest = rest[len("có thông tin") :]
+                    time_text = NO_INFO
+        fee_text, description = _split_fee_description(rest)
+        if value is None:
+            found = _DESCRIBED_TIME_RE.search(description)
+            if found:
+                # The time cell is empty but the description states it ("Trong thời hạn 05
+                # ngày làm việc kể từ ngày nhận đủ hồ sơ"): read it from there, as written.
+                value = float(found.group("value"))
+                unit = found.group("unit").capitalize()
+                time_text = one_line(found.group(0))
+        rows.append(
+            ChannelInfo(
+                channel=channel,
+                time_value=value if value else None,
+                time_unit=unit if value else None,
+                time_text=time_text,
+                fee_amount=parse_fee(fee_text),
+                fee_text=fee_text,
+                description=description,
+            )
+        )
+    return rows
+
+
+# --- documents (thanh_phan_ho_so) ---------------------------------------------------------
+
+DOC_HEADER = "Tên giấy tờMẫu đơn, tờ khaiSố lượng"
+_COUNT_RE = re.compile(
+    r"(?P<n1>\d+)\s*bản\s*(?P<k1>chính|sao|chụp)(?:\s*,\s*(?P<n2>\d+)\s*bản\s*(?P<k2>chính|sao|chụp))?"
+)
+_FORM_EXT_RE = re.compile(r"\.(?:docx?|pdf|xlsx?|rtf|odt)$", re.IGNORECASE)
+# A form file name is glued to the paper's name: "...theo mẫuTờ khai đăng ký khai sinh.docx".
+_GLUE_RE = re.compile(rf"(?<=[{_VN_LOWER}.;:,)\]”\"])(?=[{_VN_UPPER}0-9])")
+_CONDITION_RE = re.compile(r"^(Trường hợp|Đối với|Nếu|Riêng|Ngoài ra,? trường hợp)\b", re.IGNORECASE)
+
+
+def _section_group(label: str) -> DocumentGroup:
+    low = label.lower()
+    if "xuất trình" in low:
+        return DocumentGroup.PRESENT
+    if "lưu ý" in low:
+        return DocumentGroup.NOTE
+    return DocumentGroup.SUBMIT
+
+
+def _split_forms(text: str) -> tuple[str, list[str]]:
+    """Peel form file names off the end of a row's name cell."""
+    forms: list[str] = []
+    name = text
+    while (m := _FORM_EXT_RE.search(name)) is not None:
+        # The file name is the tail after the last sentence break, from its first glue point.
+        head = name[: m.start()]
+        # Several files may be glued: "Mẫu 01.docxMẫu 02.docx"; the previous one ends with an ext.
+        prev_ext = None
+        for pe in re.finditer(r"\.(?:docx?|pdf|xlsx?|rtf|odt)", head, re.IGNORECASE):
+            prev_ext = pe
+        start_floor = prev_ext.end() if prev_ext else 0
+        breaks = [b.end() for b in re.finditer(r"[.;:]\s+|\n", head)]
+        floor = max([start_floor, *[b for b in breaks if b >= start_floor]])
+        glue = [g.start() for g in _GLUE_RE.finditer(name, floor, m.start())]
+        if prev_ext is not None and start_floor not in glue:
+            glue.insert(0, start_floor)
+        if not glue:
+            break
+        start = glue[0]
+        forms.insert(0, name[start : m.end()].strip())
+        name = name[:start]
+    return name.strip(), forms
+
+
+def _condition(name: str) -> str | None:
+    body = name.lstrip("-+* ").strip()
+    if _CONDITION_RE.match(body):
+        return body
+    low = body.lower()
+    m = re.search(r"\((?:nếu [^)]*|trong trường hợp[^)]*|trường hợp[^)]*|đối với[^)]*)\)", low)
+    if m:
+        return body[m.start() + 1 : m.end() - 1]
+    return None
+
+
+def parse_documents(source: str) -> list[DocumentInfo]:
+    """Rows of the "Tên giấy tờ / Mẫu đơn, tờ khai / Số lượng" tables, with their group."""
+    text = clean(source)
+    if not text:
+        return []
+    docs: list[DocumentInfo] = []
+    chunks = text.split(DOC_HEADER)
+    # chunks[0] is the first section label; each later chunk holds rows then the next label.
+    label = chunks[0]
+    for chunk in chunks[1:]:
+        section = label.strip(" *-:\n") or None
+        group = _section_group(label)
+        pos = 0
+        for m in _COUNT_RE.finditer(chunk):
+            raw = chunk[pos : m.end()]
+            cell = chunk[pos : m.start()]
+            pos = m.end()
+            counts = {"chính": 0, "sao": 0, "chụp": 0}
+            counts[m.group("k1")] += int(m.group("n1"))
+            if m.group("n2"):
+                counts[m.group("k2")] += int(m.group("n2"))
+            name, forms = _split_forms(cell.strip())
+            name = one_line(name.lstrip("-+").strip())
+            if not name and not forms:
+                continue
+            originals = counts["chính"]
+            copies = counts["sao"] + counts["chụp"]
+            row_group = group
+            if originals == 0 and copies == 0 and group is not DocumentGroup.NOTE:
+                row_group = DocumentGroup.NOTE
+            docs.append(
+                DocumentInfo(
+                    name=name or forms[0],
+                    originals=originals,
+                    copies=copies,
+                    group=row_group,
+                    condition=_condition(name),
+                    forms=tuple(forms),
+                    section=section,
+                    source_text=raw.strip(),
+                )
+            )
+        label = chunk[pos:]
+    if docs and all(d.group is DocumentGroup.NOTE for d in docs):
+        # Some records write "0 bản chính" on every row: those rows are the papers, with
+        # no count stated, unless they read as conditions or explanations.
+        docs = [
+            replace(d, group=DocumentGroup.SUBMIT) if d.section is None or "lưu ý" not in d.section.lower() else d
+            for d in docs
+        ]
+    return docs
+
+
+# --- legal basis (can_cu_phap_ly) ---------------------------------------------------------
+
+LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
+_DOC_KIND = (
+    r"(?:Thông tư liên tịch|Thông tư|Nghị định|Nghị quyết|Quyết định|Luật|Pháp lệnh|Văn bản hợp nhất|Lệnh|Chỉ thị)"
+)
+# Number column: "123/2015/NĐ-CP", "52/2014/QH13", "66.7/2025/NQ-CP", "Thông tư số 03/2023/TT-BTP".
+# The cell is glued to its title (no space before it) and followed by the next title (a capital
+# then a small letter), or the end; backtracking finds where the code's capitals stop.
+_LEGAL_PAIR_RE = re.compile(
+    rf"(?<=[^ \t])(?P<no>(?:{_DOC_KIND}(?:\s+số)?\s*)?(?P<digits>\d+)(?:\.\d+)?/(?:\d{{4}}/)?"
+    r"(?:QĐ-TTg|[A-ZĐ]+(?:-[A-ZĐ]+)*(?:\d{2})?))"
+    rf"(?=[{_VN_UPPER}][{_VN_LOWER}]|\s*$|\s*\n)"
+)
+
+
+def _trim_number_start(title: str, number: str, digits: str) -> tuple[str, str]:
+    """Give back to the title the digits that belong to it.
+
+    "Luật 52/2014/QH1352/2014/QH13" first reads as number "1352/2014/QH13": the title names its
+    own number, so the split whose "N/YYYY" the title contains wins. "Luật Cư trú 202068/2020/QH14"
+    ends its title with a year, so the year goes back to the title.
+    """
+    if not number.startswith(digits):
+        return title, number
+    glued = re.search(r"\d+$", title)
+    lead = glued.group() if glued else ""
+    base = title[: len(title) - len(lead)]
+    run = lead + digits
+    rest = number[len(digits) :]
+    for cut in range(len(run)):
+        head = run[cut:] + rest.split("/")[0] + "/" + (rest.split("/")[1] if rest.count("/") > 1 else "")
+        if cut < len(run) - 1 and head.rstrip("/") and head in base + run[:cut]:
+            return base + run[:cut], run[cut:] + rest
+    year = re.match(r"(?:19|20)\d\d(?=\d)", run)
+    if year and lead:
+        return base + run[:4], run[4:] + rest
+    return title, number
+
+
+def parse_legal_basis(source: str) -> list[LegalBasisInfo]:
+    """(title, number) pairs of the legal basis table."""
+    text = clean(source)
+    if not text:
+        return []
+    body = text[len(LEGAL_HEADER) :] if text.startswith(LEGAL_HEADER) else text
+    pairs: list[LegalBasisInfo] = []
+    pos = 0
+    for m in _LEGAL_PAIR_RE.finditer(body):
+        title, number = _trim_number_start(body[pos : m.start()], m.group("no"), m.group("digits"))
+        title = one_line(title)
+        if not title:
+            continue
+        pairs.append(LegalBasisInfo(title=title, number=one_line(number)))
+        pos = m.end()
+    tail = one_line(body[pos:])
+    if tail:
+        pairs.append(LegalBasisInfo(title=tail, number=""))
+    return pairs
+
+
+# --- steps, result, levels ----------------------------------------------------------------
+
+
+def parse_steps(source: str) -> list[str]:
+    """Steps as a list: one per "- " bullet (or per line when there are no bullets)."""
+    text = clean(source)
+    if not text:
+        return []
+    lines = [ln.strip() for ln in text.splitlines()]
+    steps: list[str] = []
+    bulleted = any(ln.startswith(("- ", "-", "Bước")) for ln in lines)
+    for ln in lines:
+        if not ln:
+            continue
+        starts = ln.startswith(("- ", "Bước")) or (ln.startswith("-") and not ln.startswith("--"))
+        if not bulleted or starts or not steps:
+            steps.append(ln.lstrip("- ").strip())
+        else:
+            steps[-1] = f"{steps[-1]}\n{ln}"
+    return [s for s in steps if s]
+
+
+_RESULT_CODE_RE = re.compile(r"Mã:\s*KQ(?:\.[A-Z]*\d+)+")
+_RESULT_TAIL_RE = re.compile(r"(Từ khóa|Chọn cơ quan thực hiện|Mô tả(?=Không có thông tin))")
+
+
+def parse_result(source: str) -> str | None:
+    """The result's name(s) without the portal's boilerplate (codes, search widgets)."""
+    text = clean(source)
+    if not text:
+        return None
+    m = _RESULT_TAIL_RE.search(text)
+    if m:
+        text = text[: m.start()]
+    names = [one_line(p).strip(" .;") for p in _RESULT_CODE_RE.split(text)]
+    names = [n for n in names if n and n != NO_INFO]
+    return "; ".join(names) or None
+
+
+def parse_levels(source: str) -> frozenset[str]:
+    """ "Cấp xã, Cấp tỉnh" -> {"Cấp xã", "Cấp tỉnh"}."""
+    return frozenset(p.strip() for p in clean(source).split(",") if p.strip())
+
+
+# --- whole record -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ParsedProcedure:
+    """A national record parsed for import, source text kept."""
+
+    code: str
+    name: str
+    levels: frozenset[str]
+    kind: str
+    field: str
+    ministry: str
+    subjects: str
+    agency: str
+    address: str
+    decision: str
+    source_url: str
+    requirements: str | None
+    result: str | None
+    documents: list[DocumentInfo]
+    channels: list[ChannelInfo]
+    steps: list[str]
+    legal_basis: list[LegalBasisInfo]
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def parse_record(record: Any) -> ParsedProcedure:
+    """Parse one national record; raises RecordError when it cannot be a procedure."""
+    if not isinstance(record, dict):
+        raise RecordError("bản ghi không phải là một đối tượng JSON")
+    code = clean(record.get("ma_thu_tuc"))
+    if not code:
+        raise RecordError("bản ghi không có mã thủ tục (ma_thu_tuc)")
+    if not CODE_RE.match(code):
+        raise RecordError(f"mã thủ tục không hợp lệ: {code[:40]!r}")
+    name = one_line(clean(record.get("ten_thu_tuc")))
+    if not name:
+        raise RecordError(f"thủ tục {code} không có tên (ten_thu_tuc)")
+    agency = clean(record.get("co_quan_thuc_hien")) or clean(record.get("co_quan_co_tham_quyen"))
+    sources = {k: record[k] for k in SOURCE_FIELDS if isinstance(record.get(k), str) and record[k]}
+    return ParsedProcedure(
+        code=code,
+        name=name,
+        levels=parse_levels(record.get("cap_thuc_hien", "")),
+        kind=clean(record.get("loai_thu_tuc")),
+        field=clean(record.get("linh_vuc")),
+        ministry=clean(record.get("bo_nganh")),
+        subjects=clean(record.get("doi_tuong_thuc_hien")),
+        agency=one_line(agency),
+        address=one_line(clean(record.get("dia_chi_tiep_nhan"))),
+        decision=clean(record.get("so_quyet_dinh")),
+        source_url=clean(record.get("detail_url")),
+        requirements=clean(record.get("yeu_cau_dieu_kien")) or None,
+        result=parse_result(record.get("ket_qua_xu_ly", "")),
+        documents=parse_documents(record.get("thanh_phan_ho_so", "")),
+        channels=parse_channels(record.get("cach_thuc_thuc_hien", "")),
+        steps=parse_steps(record.get("trinh_tu_thuc_hien", "")),
+        legal_basis=parse_legal_basis(record.get("can_cu_phap_ly", "")),
+        sources=sources,
+    )

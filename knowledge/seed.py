@@ -1,0 +1,149 @@
+"""Load the staff-editable data files shipped in knowledge/data: aliases, units, FAQs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+
+from knowledge.db import Database, bump_revision
+from knowledge.errors import ImportFileError
+from knowledge.models import Alias, Faq, FaqQuestion, Procedure, Unit
+from knowledge.text import fold
+
+DATA = Path(__file__).parent / "data"
+ALIASES = DATA / "aliases.yml"
+UNITS = DATA / "units.yml"
+FAQS = DATA / "faqs.yml"
+
+
+def read_yaml(path: Path, key: str) -> list[dict[str, Any]]:
+    """The list under `key` in a YAML file, with a clear error for anything else."""
+    if not path.exists():
+        raise ImportFileError(f"Không tìm thấy tệp: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"{path} không phải văn bản UTF-8.") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ImportFileError(f"{path}: YAML không hợp lệ ({exc})", mark.line + 1 if mark else None) from exc
+    items = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ImportFileError(f"{path}: cần một danh sách '{key}:' ở đầu tệp.")
+    for i, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise ImportFileError(f"{path}: mục thứ {i} trong '{key}' không phải một bảng khóa/giá trị.")
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class SeedReport:
+    procedures: int
+    added: int
+    removed: int
+    unknown_codes: tuple[str, ...]
+
+
+def load_aliases(db: Database, path: Path = ALIASES) -> SeedReport:
+    """Sync shipped aliases with the file (staff-added aliases are kept) and set popularity
+    where staff have not set one."""
+    items = read_yaml(path, "procedures")
+    with db.session() as s:
+        ids: dict[str, int] = {c: i for c, i in s.execute(select(Procedure.code, Procedure.id))}
+        unknown = tuple(str(it.get("code")) for it in items if str(it.get("code")) not in ids)
+        existing: dict[int, dict[str, Alias]] = {}
+        for a in s.scalars(select(Alias)):
+            existing.setdefault(a.procedure_id, {})[a.text] = a
+        added = removed = 0
+        for it in items:
+            pid = ids.get(str(it.get("code")))
+            if pid is None:
+                continue
+            wanted = []
+            for text in it.get("aliases") or []:
+                text = " ".join(str(text).split())
+                if text and text not in wanted:
+                    wanted.append(text)
+            have = existing.get(pid, {})
+            for text in wanted:
+                if text not in have:
+                    s.add(Alias(procedure_id=pid, text=text, origin="shipped"))
+                    added += 1
+            for text, alias in have.items():
+                if alias.origin == "shipped" and text not in wanted:
+                    s.delete(alias)
+                    removed += 1
+            popularity = it.get("popularity")
+            if isinstance(popularity, int):
+                proc = s.get(Procedure, pid)
+                if proc is not None and proc.popularity == 0:
+                    proc.popularity = max(0, min(100, popularity))
+        bump_revision(s)
+    return SeedReport(len(items), added, removed, unknown)
+
+
+def load_units(db: Database, path: Path = UNITS) -> int:
+    """Add units that do not exist yet; never overwrite what staff edited. Returns how many."""
+    items = read_yaml(path, "units")
+    added = 0
+    with db.session() as s:
+        have = set(s.scalars(select(Unit.code)))
+        for i, it in enumerate(items, start=1):
+            code, name = str(it.get("code") or "").strip(), str(it.get("name") or "").strip()
+            if not code or not name:
+                raise ImportFileError(f"{path}: đơn vị thứ {i} thiếu 'code' hoặc 'name'.")
+            if code in have:
+                continue
+            s.add(
+                Unit(
+                    code=code,
+                    name=name,
+                    address=str(it.get("address") or ""),
+                    hours=str(it.get("hours") or ""),
+                    hotline=str(it.get("hotline") or ""),
+                    email=it.get("email"),
+                    website=it.get("website"),
+                    province=it.get("province"),
+                )
+            )
+            have.add(code)
+            added += 1
+        if added:
+            bump_revision(s)
+    return added
+
+
+def load_faqs(db: Database, path: Path = FAQS) -> int:
+    """Load sample FAQs only into an empty FAQ table. Returns how many were added."""
+    items = read_yaml(path, "faqs")
+    with db.session() as s:
+        if s.scalar(select(func.count(Faq.id))):
+            return 0
+        for i, it in enumerate(items, start=1):
+            questions = [str(q).strip() for q in it.get("questions") or [] if str(q).strip()]
+            answer = str(it.get("answer") or "").strip()
+            if not questions or not answer:
+                raise ImportFileError(f"{path}: câu hỏi thường gặp thứ {i} thiếu câu hỏi hoặc câu trả lời.")
+            s.add(
+                Faq(
+                    answer=answer,
+                    procedure_code=it.get("procedure"),
+                    questions=[FaqQuestion(text=q) for q in questions],
+                )
+            )
+        bump_revision(s)
+    return len(items)
+
+
+def duplicate_aliases(db: Database) -> list[tuple[str, list[str]]]:
+    """Aliases (folded) that point at more than one procedure: ambiguous for the matcher."""
+    with db.sessions() as s:
+        rows = s.execute(select(Alias.text, Procedure.code).join(Procedure)).all()
+    owners: dict[str, set[str]] = {}
+    for text, code in rows:
+        owners.setdefault(fold(text), set()).add(code)
+    return sorted((k, sorted(v)) for k, v in owners.items() if len(v) > 1)

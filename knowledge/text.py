@@ -1,0 +1,25 @@
+"""Text keys shared by every layer: the one place Vietnamese is folded for matching."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def strip_diacritics(text: str) -> str:
+    """ "Đăng ký khai sinh" -> "Dang ky khai sinh" (đ -> d, tones and hats dropped)."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+def fold(text: str) -> str:
+    """Lower case, no diacritics, punctuation as spaces, single spaces: the matching key."""
+    text = strip_diacritics(nfc(text).lower())
+    text = re.sub(r"[^\w]+", " ", text)
+    return _SPACES.sub(" ", text).strip()

@@ -1,0 +1,101 @@
+"""Shared fixtures: real databases (a SQLite file and the PostgreSQL server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from knowledge.db import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "knowledge" / "fixtures"
+PG_BASE = os.environ.get("MOTCUA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ARTIFACTS = ROOT / "var" / "test-artifacts"
+
+
+def _pg_available() -> bool:
+    try:
+        engine = create_engine(PG_BASE, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+PG_UP = _pg_available()
+
+
+def _fresh_pg_url() -> tuple[str, str]:
+    """A URL whose search_path is a new, empty schema of its own."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(PG_BASE)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return f"{PG_BASE}?options=-csearch_path%3D{schema}", schema
+
+
+def _drop_pg_schema(schema: str) -> None:
+    engine = create_engine(PG_BASE)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def make_url(backend: str, tmp_path: Path) -> tuple[str, str | None]:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'motcua.db'}", None
+    if not PG_UP:
+        # The suite is meant to run against the real server: fail loudly rather than skip.
+        pytest.fail(f"PostgreSQL is not reachable at {PG_BASE}; start it (see README).")
+    return _fresh_pg_url()
+
+
+BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL on each backend."""
+    url, schema = make_url(request.param, tmp_path)
+    yield url
+    if schema:
+        _drop_pg_schema(schema)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A migrated, empty database on each backend."""
+    database = Database(db_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def full_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    """The shipped knowledge base, built once into a SQLite file (read-only use)."""
+    from knowledge.importer import SHIPPED_NATIONAL, import_national
+    from knowledge.seed import load_aliases, load_faqs, load_units
+
+    path = tmp_path_factory.mktemp("kb") / "motcua.db"
+    database = Database(f"sqlite:///{path}")
+    database.migrate()
+    import_national(database, SHIPPED_NATIONAL)
+    load_aliases(database)
+    load_units(database)
+    load_faqs(database)
+    return database
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
