@@ -1,0 +1,181 @@
+"""The NLU pipeline: normalize -> match the procedure -> mask it -> classify the intent."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ModelError
+from bot.nlu.classifier import Features, IntentClassifier, features
+from bot.nlu.matcher import Match, ProcedureMatcher
+from bot.nlu.normalize import Normalized, Normalizer
+from bot.nlu.training import TEMPLATES, Example, generate, load_rasa, load_templates
+from bot.nlu.types import ASPECT_INTENTS, OUT_OF_SCOPE, CatalogEntry, NluResult
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATA = Path(__file__).parent / "data"
+MODEL_FORMAT = 1
+CONFIDENCE_THRESHOLD = 0.2
+"""Below this probability the message is out of scope, whatever the classifier's best guess."""
+OUT_OF_SCOPE_DOUBT = 0.4
+"""An out-of-scope guess less sure than this gives way to the aspects when they weigh more."""
+PROCEDURE_TOKEN = "thutuc"
+"""Stands in for the procedure's name while classifying, so names do not sway the intent."""
+
+
+def mask(norm: Normalized, match: Match) -> Features:
+    """The message's features with the best procedure's mention replaced by one token."""
+    text_words, key_words = norm.text.split(), norm.key.split()
+    if match.span is None or len(text_words) != len(key_words):
+        return features(norm.text, norm.key)
+    a, b = match.span
+    text = " ".join([*text_words[:a], PROCEDURE_TOKEN, *text_words[b:]])
+    key = " ".join([*key_words[:a], PROCEDURE_TOKEN, *key_words[b:]])
+    return features(text, key)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingReport:
+    examples: int
+    from_files: int
+    generated: int
+    seconds: float
+    intents: dict[str, int]
+
+
+class NluEngine:
+    """Parses messages; built from a trained classifier and the current procedure catalog."""
+
+    def __init__(
+        self,
+        classifier: IntentClassifier,
+        catalog: Sequence[CatalogEntry],
+        normalizer: Normalizer | None = None,
+        threshold: float = CONFIDENCE_THRESHOLD,
+    ) -> None:
+        self.classifier = classifier
+        self.normalizer = normalizer or Normalizer()
+        self.matcher = ProcedureMatcher(catalog, normalizer=self.normalizer)
+        self.threshold = threshold
+
+    def with_catalog(self, catalog: Sequence[CatalogEntry]) -> NluEngine:
+        """The same classifier over a new catalog (after staff edit names or aliases)."""
+        return NluEngine(self.classifier, catalog, self.normalizer, self.threshold)
+
+    def parse(self, text: str) -> NluResult:
+        return self.parse_many([text])[0]
+
+    def parse_many(self, texts: Sequence[str]) -> list[NluResult]:
+        norms = [self.normalizer(t if isinstance(t, str) else "") for t in texts]
+        matches = [self.matcher.match(n.key) for n in norms]
+        todo = [i for i, n in enumerate(norms) if not n.is_empty]
+        rankings: dict[int, list[tuple[str, float]]] = {}
+        if todo:
+            predicted = self.classifier.predict([mask(norms[i], matches[i]) for i in todo])
+            rankings = dict(zip(todo, predicted, strict=True))
+        return [self._result(texts[i], norms[i], matches[i], rankings.get(i)) for i in range(len(texts))]
+
+    def _result(
+        self, text: str, norm: Normalized, match: Match, ranking: list[tuple[str, float]] | None
+    ) -> NluResult:
+        if not ranking:  # nothing but spaces, emoji or symbols
+            return NluResult(text=text, intent=OUT_OF_SCOPE, confidence=1.0, procedure=None)
+        intent, confidence = ranking[0]
+        if intent == OUT_OF_SCOPE and confidence < OUT_OF_SCOPE_DOUBT:
+            # A doubtful "out of scope" loses to the aspects together: long questions about
+            # unfamiliar procedures spread their probability over several aspects.
+            aspects = [(i, p) for i, p in ranking if i in ASPECT_INTENTS]
+            if aspects and sum(p for _, p in aspects) > confidence:
+                intent, confidence = aspects[0]
+        elif confidence < self.threshold:
+            intent = OUT_OF_SCOPE
+        procedure = match.best if intent in ASPECT_INTENTS else None
+        return NluResult(
+            text=text,
+            intent=intent,
+            confidence=confidence,
+            procedure=procedure,
+            candidates=match.candidates,
+            intent_ranking=tuple(ranking[:5]),
+            names_procedure=match.content_words > 0,
+        )
+
+    # --- training and persistence ------------------------------------------------------
+
+    @classmethod
+    def train(
+        cls,
+        catalog: Sequence[CatalogEntry],
+        data: Path = DEFAULT_DATA,
+        templates: Path | None = TEMPLATES,
+        kind: str = "logreg",
+    ) -> tuple[NluEngine, TrainingReport]:
+        started = time.perf_counter()
+        examples = load_rasa(data)
+        generated: list[Example] = []
+        if templates is not None and templates.exists() and catalog:
+            generated = generate(load_templates(templates), catalog)
+        everything = examples + generated
+        normalizer = Normalizer()
+        matcher = ProcedureMatcher(catalog, normalizer=normalizer)
+        feats = []
+        for i, ex in enumerate(everything):
+            norm = normalizer(ex.text)
+            # Half of the generated examples keep the procedure's name unmasked, as a question
+            # about a procedure the knowledge base lacks would: the aspect words must decide.
+            if i >= len(examples) and i % 2:
+                feats.append(features(norm.text, norm.key))
+            else:
+                feats.append(mask(norm, matcher.match(norm.key)))
+        classifier = IntentClassifier(kind=kind).fit(feats, [ex.intent for ex in everything])
+        engine = cls.__new__(cls)
+        engine.classifier, engine.normalizer, engine.matcher = classifier, normalizer, matcher
+        engine.threshold = CONFIDENCE_THRESHOLD
+        counts: dict[str, int] = {}
+        for ex in everything:
+            counts[ex.intent] = counts.get(ex.intent, 0) + 1
+        report = TrainingReport(len(everything), len(examples), len(generated), time.perf_counter() - started, counts)
+        return engine, report
+
+    def save(self, path: Path, fingerprint: str = "") -> None:
+        """Write the classifier (the catalog is not saved: it is read afresh at load).
+        `fingerprint` identifies the training data, so a stale model can be told apart."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format": MODEL_FORMAT, "classifier": self.classifier, "threshold": self.threshold, "data": fingerprint,
+        }
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, catalog: Sequence[CatalogEntry]) -> NluEngine:
+        # The model file is our own artifact, written by `save` into the project's var/ folder.
+        try:
+            with path.open("rb") as fh:
+                payload: Any = pickle.load(fh)  # noqa: S301
+        except FileNotFoundError as exc:
+            raise ModelError(f"Không có mô hình tại {path}. Hãy chạy: motcua nlu train") from exc
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+            raise ModelError(f"Mô hình {path} bị hỏng hoặc không tương thích; hãy huấn luyện lại (motcua nlu train).") from exc
+        if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+            raise ModelError(f"Mô hình {path} có định dạng cũ; hãy huấn luyện lại (motcua nlu train).")
+        return cls(payload["classifier"], catalog, threshold=payload.get("threshold", CONFIDENCE_THRESHOLD))
+
+
+def data_fingerprint(data: Path) -> str:
+    """A hash of the training files, to tell when a saved model is stale."""
+    digest = hashlib.sha256()
+    files = [data] if data.is_file() else sorted(p for p in data.rglob("*.y*ml"))
+    for f in files:
+        digest.update(f.name.encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,254 @@
+"""Which procedure a question names: a weighted-overlap matcher over names and aliases.
+
+Every name and alias is cut into syllables and syllable pairs of its diacritic-free key. A
+question's score for a name combines how much of the name it mentions (so "đăng ký khai sinh"
+prefers the plain procedure to "đăng ký lại khai sinh") and how much of the question the name
+explains; rare syllables weigh more (IDF over procedures). Unknown syllables are corrected to the
+nearest known one (one edit), a name or alias found word for word gets a bonus, and small priors
+favour ward-level and popular procedures. Below a threshold the matcher abstains.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from scipy.sparse import csr_matrix
+
+from bot.nlu.normalize import Normalizer
+from bot.nlu.types import Candidate, CatalogEntry
+from knowledge.text import fold
+
+QUESTION_WORDS = Path(__file__).parent / "data" / "question_words.yml"
+SYNONYMS = Path(__file__).parent / "data" / "synonyms.yml"
+
+ABSTAIN_BELOW = 0.55
+"""Best score under which no procedure is returned (tuned on tests/nlu/data/eval_questions.jsonl)."""
+WARD_PRIOR = 0.03
+POPULARITY_PRIOR = 0.04
+PHRASE_BONUS = 0.06
+NAME_WEIGHT = 0.6
+"""How much the share of the name mentioned counts against the share of the question explained."""
+_NAME_PREFIXES = ("thu tuc ", "tthc ")
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionWords:
+    """Single syllables and whole phrases that belong to the question, not to a name."""
+
+    single: frozenset[str]
+    phrases: tuple[tuple[str, ...], ...]
+    """Longest first, so "thu tuc hanh chinh" wins over "thu tuc"."""
+
+    def mask(self, words: list[str]) -> list[bool]:
+        """True at each position that is a question word."""
+        stop = [w in self.single or w.isdigit() or len(w) < 2 for w in words]
+        i = 0
+        while i < len(words):
+            for phrase in self.phrases:
+                if tuple(words[i: i + len(phrase)]) == phrase:
+                    for j in range(i, i + len(phrase)):
+                        stop[j] = True
+                    i += len(phrase) - 1
+                    break
+            i += 1
+        return stop
+
+
+def load_question_words(path: Path = QUESTION_WORDS) -> QuestionWords:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    single = frozenset(fold(str(data.get("single", ""))).split())
+    phrases = {tuple(fold(str(p)).split()) for p in data.get("phrases") or []}
+    return QuestionWords(single, tuple(sorted((p for p in phrases if p), key=len, reverse=True)))
+
+
+def load_synonyms(path: Path = SYNONYMS) -> tuple[tuple[str, str], ...]:
+    """(variant key, official term key) pairs, longest variant first."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    pairs = {
+        (fold(str(v)), fold(str(item["term"])))
+        for item in data.get("synonyms") or []
+        for v in item.get("variants") or []
+        if fold(str(v))
+    }
+    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+def _strip_prefix(key: str) -> str:
+    for prefix in _NAME_PREFIXES:
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The matcher's view of a question: ranked candidates and the span that named the best."""
+
+    candidates: tuple[Candidate, ...]
+    best: Candidate | None
+    span: tuple[int, int] | None
+    """Word positions [start, end) of the best candidate's mention in the question key."""
+    content_words: int
+    """Words of the question that are not question words: 0 for "lệ phí bao nhiêu?"."""
+    coverage: tuple[float, float] = (0.0, 0.0)
+    """(share of the best name the question mentions, share of the question the name explains)."""
+
+
+class ProcedureMatcher:
+    """Built once from the catalog; `match()` is the per-message call."""
+
+    def __init__(
+        self,
+        entries: Sequence[CatalogEntry],
+        question_words: QuestionWords | None = None,
+        normalizer: Normalizer | None = None,
+    ) -> None:
+        self.stop = load_question_words() if question_words is None else question_words
+        # Names and aliases go through the same normalization as questions ("đổi cccd" ->
+        # "đổi căn cước công dân"), so both sides meet on the same words.
+        normalize = normalizer or Normalizer()
+        self.synonyms = load_synonyms()
+        self.entries = list(entries)
+        variant_keys: list[str] = []
+        variant_owner: list[int] = []
+        for i, e in enumerate(self.entries):
+            seen: set[str] = set()
+            for text in (e.name, *e.aliases):
+                key = _strip_prefix(normalize(text).key)
+                if key and key not in seen:
+                    seen.add(key)
+                    variant_keys.append(key)
+                    variant_owner.append(i)
+        self.variant_keys = variant_keys
+        self.variant_owner = np.array(variant_owner, dtype=np.int32)
+        features = [self._features(k.split()) for k in variant_keys]
+        vocab: dict[str, int] = {}
+        df: dict[str, set[int]] = {}
+        for owner, feats in zip(variant_owner, features, strict=True):
+            for f in feats:
+                vocab.setdefault(f, len(vocab))
+                df.setdefault(f, set()).add(owner)
+        n = max(1, len(self.entries))
+        self.vocab = vocab
+        self.weights = np.zeros(len(vocab), dtype=np.float64)
+        for f, idx in vocab.items():
+            self.weights[idx] = math.log(1 + n / len(df[f])) * (1.3 if " " in f else 1.0)
+        rows, cols, vals = [], [], []
+        for r, feats in enumerate(features):
+            for f in feats:
+                rows.append(r)
+                cols.append(vocab[f])
+                vals.append(self.weights[vocab[f]])
+        self.matrix = csr_matrix((vals, (rows, cols)), shape=(len(variant_keys), len(vocab)))
+        self.row_weight = np.asarray(self.matrix.sum(axis=1)).ravel() + 1e-9
+        self.syllables = sorted({f for f in vocab if " " not in f})
+        self._prior = np.array(
+            [WARD_PRIOR * e.ward_level + POPULARITY_PRIOR * min(max(e.popularity, 0), 100) / 100 for e in self.entries]
+        )
+
+    def _features(self, words: list[str]) -> set[str]:
+        stop = self.stop.mask(words)
+        feats = {w for w, s in zip(words, stop, strict=True) if not s}
+        for i in range(len(words) - 1):
+            if not (stop[i] and stop[i + 1]):
+                feats.add(f"{words[i]} {words[i + 1]}")
+        return feats
+
+    def _correct(self, words: list[str]) -> list[str]:
+        """Replace unknown syllables by the nearest known one, when exactly one edit away."""
+        out = []
+        for w in words:
+            if w in self.vocab or w in self.stop.single or len(w) < 3 or w.isdigit():
+                out.append(w)
+                continue
+            found = process.extractOne(w, self.syllables, scorer=Levenshtein.distance, score_cutoff=1)
+            out.append(found[0] if found else w)
+        return out
+
+    def content_words(self, words: list[str]) -> int:
+        return sum(1 for s in self.stop.mask(words) if not s)
+
+    def match(self, key: str, limit: int = 5) -> Match:
+        """Rank procedures for a folded question key."""
+        padded = f" {key} "
+        words = self._correct(key.split())
+        content = self.content_words(words)
+        own = {self.vocab[f] for f in self._features(words) if f in self.vocab}
+        # Official terms behind everyday words count when a name has them, but are never
+        # held against a name as words the question said and the name left unexplained.
+        extra: set[int] = set()
+        for variant, term in self.synonyms:
+            if f" {variant} " in padded:
+                extra |= {self.vocab[f] for f in self._features(term.split()) if f in self.vocab}
+        feats = sorted(own | extra)
+        if not feats or not len(self.entries):
+            return Match((), None, None, content)
+        q = np.zeros(len(self.vocab))
+        q[feats] = 1.0
+        q_weight = float(self.weights[sorted(own)].sum()) + 1e-9
+        overlap = self.matrix @ q
+        hit = np.nonzero(overlap)[0]
+        name_cov = overlap[hit] / self.row_weight[hit]
+        query_cov = np.minimum(overlap[hit] / q_weight, 1.0)
+        # Tversky index: shared weight against what the name adds and what the question leaves
+        # unexplained, so a variant whose extra words the question does say outranks the plain name.
+        shared = overlap[hit]
+        missing = self.row_weight[hit] - shared
+        q_own = np.zeros(len(self.vocab))
+        q_own[sorted(own)] = 1.0
+        unexplained = np.maximum(q_weight - (self.matrix[hit] @ q_own), 0.0)
+        score = shared / (shared + NAME_WEIGHT * missing + (1 - NAME_WEIGHT) * unexplained)
+        # a name or alias written word for word in the question
+        joined = f" {' '.join(words)} "
+        top = hit[np.argsort(-score)[:40]]
+        bonus = np.zeros(len(hit))
+        position = {v: i for i, v in enumerate(hit)}
+        for v in top:
+            if f" {self.variant_keys[v]} " in joined:
+                bonus[position[v]] = PHRASE_BONUS
+        score = score + bonus
+        owners = self.variant_owner[hit]
+        best_variant: dict[int, tuple[float, int]] = {}
+        for s, o, v in zip(score, owners, hit, strict=True):
+            if s > best_variant.get(o, (-1.0, -1))[0]:
+                best_variant[o] = (float(s), int(v))
+        ranked = sorted(
+            ((s + self._prior[o], s, o, v) for o, (s, v) in best_variant.items()), key=lambda t: -t[0]
+        )[:limit]
+        top_pos = position[ranked[0][3]]
+        own_share = float((self.matrix[ranked[0][3]] @ q_own)[0]) / q_weight
+        coverage = (float(name_cov[top_pos]), min(own_share, 1.0))
+        candidates = tuple(
+            Candidate(
+                code=self.entries[o].code, name=self.entries[o].name, score=round(min(float(total), 1.0), 4),
+                matched=self.variant_keys[v],
+            )
+            for total, _s, o, v in ranked
+        )
+        best = candidates[0] if candidates and ranked[0][1] >= ABSTAIN_BELOW else None
+        span = self._span(words, self.variant_keys[ranked[0][3]]) if best else None
+        return Match(candidates, best, span, content, coverage)
+
+    def _span(self, words: list[str], variant: str) -> tuple[int, int] | None:
+        """Where the matched name stands in the question: the densest run of its words."""
+        vocab = set(variant.split())
+        positions = [i for i, w in enumerate(words) if w in vocab]
+        if not positions:
+            return None
+        best = (positions[0], positions[0] + 1)
+        start = positions[0]
+        prev = positions[0]
+        for p in positions[1:]:
+            if p - prev > 2:
+                start = p
+            if p + 1 - start > best[1] - best[0]:
+                best = (start, p + 1)
+            prev = p
+        return best

@@ -1,0 +1,65 @@
+"""Wiring shared by every entry point: the database, the catalog and the NLU engine."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.errors import ModelError
+from bot.nlu.engine import DEFAULT_DATA, MODEL_FORMAT, NluEngine, data_fingerprint
+from bot.nlu.types import CatalogEntry
+from bot.settings import Settings
+from knowledge.db import Database
+from knowledge.repository import Repository
+from knowledge.types import ProcedureSummary
+
+log = logging.getLogger(__name__)
+
+
+def catalog_entries(summaries: list[ProcedureSummary]) -> list[CatalogEntry]:
+    """The knowledge base's procedures in the form the NLU takes (no database objects)."""
+    return [
+        CatalogEntry(code=p.code, name=p.name, aliases=p.aliases, ward_level="Cấp xã" in p.levels,
+                     popularity=p.popularity)
+        for p in summaries
+    ]
+
+
+def _saved_fingerprint(path: Path) -> str | None:
+    try:
+        with path.open("rb") as fh:
+            payload = pickle.load(fh)  # noqa: S301 - our own artifact
+        return payload.get("data") if isinstance(payload, dict) and payload.get("format") == MODEL_FORMAT else None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+
+
+def load_engine(
+    settings: Settings, repo: Repository, announce: Callable[[str], None] | None = None
+) -> NluEngine:
+    """The saved model over the current catalog; trains and saves one first when none is saved
+    (or when the training data changed since), saying so through `announce`."""
+    catalog = catalog_entries(repo.catalog())
+    path = settings.model_path
+    fingerprint = data_fingerprint(DEFAULT_DATA)
+    if path.exists() and _saved_fingerprint(path) == fingerprint:
+        try:
+            return NluEngine.load(path, catalog)
+        except ModelError as exc:
+            log.warning("%s", exc)
+    if announce:
+        reason = "chưa có mô hình đã lưu" if not path.exists() else "dữ liệu huấn luyện đã thay đổi"
+        announce(f"Đang huấn luyện mô hình hiểu câu hỏi ({reason}), chỉ mất ít giây...")
+    engine, report = NluEngine.train(catalog)
+    engine.save(path, fingerprint=fingerprint)
+    if announce:
+        announce(f"Đã huấn luyện trên {report.examples} ví dụ trong {report.seconds:.1f} giây; lưu tại {path}.")
+    return engine
+
+
+def open_repository(settings: Settings) -> tuple[Database, Repository]:
+    db = Database(settings.database_url)
+    db.require_initialised()
+    return db, Repository(db)
