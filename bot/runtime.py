@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 def catalog_entries(summaries: list[ProcedureSummary]) -> list[CatalogEntry]:
     """The knowledge base's procedures in the form the NLU takes (no database objects)."""
     return [
-        CatalogEntry(code=p.code, name=p.name, aliases=p.aliases, ward_level="Cấp xã" in p.levels,
-                     popularity=p.popularity)
+        CatalogEntry(
+            code=p.code, name=p.name, aliases=p.aliases, ward_level="Cấp xã" in p.levels, popularity=p.popularity
+        )
         for p in summaries
     ]
 
@@ -30,15 +31,13 @@ def catalog_entries(summaries: list[ProcedureSummary]) -> list[CatalogEntry]:
 def _saved_fingerprint(path: Path) -> str | None:
     try:
         with path.open("rb") as fh:
-            payload = pickle.load(fh)  # noqa: S301 - our own artifact
+            payload = pickle.load(fh)
         return payload.get("data") if isinstance(payload, dict) and payload.get("format") == MODEL_FORMAT else None
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return None
 
 
-def load_engine(
-    settings: Settings, repo: Repository, announce: Callable[[str], None] | None = None
-) -> NluEngine:
+def load_engine(settings: Settings, repo: Repository, announce: Callable[[str], None] | None = None) -> NluEngine:
     """The saved model over the current catalog; trains and saves one first when none is saved
     (or when the training data changed since), saying so through `announce`."""
     catalog = catalog_entries(repo.catalog())

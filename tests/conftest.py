@@ -99,3 +99,63 @@ def full_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Database:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def trained_model(full_sqlite: Database, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The NLU model trained once over the shipped knowledge base and saved like `nlu train` does."""
+    from bot.nlu.engine import DEFAULT_DATA, NluEngine, data_fingerprint
+    from bot.runtime import catalog_entries
+    from knowledge.repository import Repository
+
+    engine, _ = NluEngine.train(catalog_entries(Repository(full_sqlite).catalog()))
+    path = tmp_path_factory.mktemp("model") / "nlu-model.pkl"
+    engine.save(path, fingerprint=data_fingerprint(DEFAULT_DATA))
+    return path
+
+
+@pytest.fixture(scope="session")
+def nlu_engine(full_sqlite: Database, trained_model: Path):
+    from bot.nlu.engine import NluEngine
+    from bot.runtime import catalog_entries
+    from knowledge.repository import Repository
+
+    return NluEngine.load(trained_model, catalog_entries(Repository(full_sqlite).catalog()))
+
+
+@pytest.fixture
+def kb_copy(full_sqlite: Database, tmp_path: Path) -> Iterator[Database]:
+    """A private copy of the shipped knowledge base that a test may write to."""
+    import shutil
+
+    src = Path(str(full_sqlite.engine.url.database))
+    dst = tmp_path / "motcua.db"
+    shutil.copyfile(src, dst)
+    for suffix in ("-wal", "-shm"):
+        if Path(f"{src}{suffix}").exists():
+            shutil.copyfile(f"{src}{suffix}", f"{dst}{suffix}")
+    database = Database(f"sqlite:///{dst}")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings_for(trained_model: Path):
+    from bot.settings import Settings
+
+    def make(db: Database, **overrides: object) -> Settings:
+        base = Settings.from_env(
+            {"MOTCUA_DATABASE_URL": db.url, "MOTCUA_MODEL_PATH": str(trained_model), "MOTCUA_SECRET_KEY": "test-secret"}
+        )
+        from dataclasses import replace
+
+        return replace(base, **overrides)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def assistant(kb_copy: Database, nlu_engine, settings_for):
+    from bot.assistant import Assistant
+
+    return Assistant(settings_for(kb_copy), kb_copy, nlu_engine)

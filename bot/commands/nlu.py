@@ -31,7 +31,7 @@ def read_requests(stream: Any) -> Any:
                 yield n, None, f"dòng {n}: JSON không hợp lệ ({exc.msg})", None
                 continue
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                yield n, None, f"dòng {n}: cần một đối tượng có trường \"text\" kiểu chuỗi", obj
+                yield n, None, f'dòng {n}: cần một đối tượng có trường "text" kiểu chuỗi', obj
                 continue
             yield n, obj["text"], None, obj
         else:
@@ -64,8 +64,13 @@ def nlu() -> None:
 
 
 @nlu.command()
-@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
-              help="Tệp hoặc thư mục dữ liệu huấn luyện định dạng Rasa 3 (YAML).")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATA,
+    show_default=True,
+    help="Tệp hoặc thư mục dữ liệu huấn luyện định dạng Rasa 3 (YAML).",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Nơi lưu mô hình (mặc định: MOTCUA_MODEL_PATH).")
 @click.option("--no-generated", is_flag=True, help="Không sinh thêm ví dụ từ tên thủ tục trong cơ sở tri thức.")
 @click.pass_obj
@@ -87,8 +92,12 @@ def train(settings: Settings, data: Path, out: Path | None, no_generated: bool) 
 
 
 @nlu.command("test")
-@click.option("--data", type=click.Path(path_type=Path), required=True,
-              help="Dữ liệu đánh giá: tệp/thư mục Rasa YAML hoặc JSON lines {text, intent[, procedure]}.")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Dữ liệu đánh giá: tệp/thư mục Rasa YAML hoặc JSON lines {text, intent[, procedure]}.",
+)
 @click.option("--model", type=click.Path(path_type=Path), help="Mô hình cần đánh giá (mặc định: MOTCUA_MODEL_PATH).")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Ghi báo cáo JSON vào tệp này.")
 @click.pass_obj

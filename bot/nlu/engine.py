@@ -82,9 +82,7 @@ class NluEngine:
             rankings = dict(zip(todo, predicted, strict=True))
         return [self._result(texts[i], norms[i], matches[i], rankings.get(i)) for i in range(len(texts))]
 
-    def _result(
-        self, text: str, norm: Normalized, match: Match, ranking: list[tuple[str, float]] | None
-    ) -> NluResult:
+    def _result(self, text: str, norm: Normalized, match: Match, ranking: list[tuple[str, float]] | None) -> NluResult:
         if not ranking:  # nothing but spaces, emoji or symbols
             return NluResult(text=text, intent=OUT_OF_SCOPE, confidence=1.0, procedure=None)
         intent, confidence = ranking[0]
@@ -149,7 +147,10 @@ class NluEngine:
         `fingerprint` identifies the training data, so a stale model can be told apart."""
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
-            "format": MODEL_FORMAT, "classifier": self.classifier, "threshold": self.threshold, "data": fingerprint,
+            "format": MODEL_FORMAT,
+            "classifier": self.classifier,
+            "threshold": self.threshold,
+            "data": fingerprint,
         }
         tmp = path.with_suffix(path.suffix + ".tmp")
         with tmp.open("wb") as fh:
@@ -161,11 +162,13 @@ class NluEngine:
         # The model file is our own artifact, written by `save` into the project's var/ folder.
         try:
             with path.open("rb") as fh:
-                payload: Any = pickle.load(fh)  # noqa: S301
+                payload: Any = pickle.load(fh)
         except FileNotFoundError as exc:
             raise ModelError(f"Không có mô hình tại {path}. Hãy chạy: motcua nlu train") from exc
         except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
-            raise ModelError(f"Mô hình {path} bị hỏng hoặc không tương thích; hãy huấn luyện lại (motcua nlu train).") from exc
+            raise ModelError(
+                f"Mô hình {path} bị hỏng hoặc không tương thích; hãy huấn luyện lại (motcua nlu train)."
+            ) from exc
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
             raise ModelError(f"Mô hình {path} có định dạng cũ; hãy huấn luyện lại (motcua nlu train).")
         return cls(payload["classifier"], catalog, threshold=payload.get("threshold", CONFIDENCE_THRESHOLD))

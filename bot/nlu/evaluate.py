@@ -81,7 +81,9 @@ def evaluate(parser: Parser, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def format_report(report: dict[str, Any]) -> str:
-    lines = [f"Độ chính xác ý định: {report['accuracy']:.3f}   macro F1: {report['macro_f1']:.3f}   ({report['count']} câu)"]
+    lines = [
+        f"Độ chính xác ý định: {report['accuracy']:.3f}   macro F1: {report['macro_f1']:.3f}   ({report['count']} câu)"
+    ]
     for style, acc in sorted(report.get("accuracy_by_style", {}).items()):
         lines.append(f"  {'có dấu' if style == 'accented' else 'không dấu'}: {acc:.3f}")
     if "procedure_top1" in report:

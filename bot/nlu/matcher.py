@@ -52,7 +52,7 @@ class QuestionWords:
         i = 0
         while i < len(words):
             for phrase in self.phrases:
-                if tuple(words[i: i + len(phrase)]) == phrase:
+                if tuple(words[i : i + len(phrase)]) == phrase:
                     for j in range(i, i + len(phrase)):
                         stop[j] = True
                     i += len(phrase) - 1
@@ -83,7 +83,7 @@ def load_synonyms(path: Path = SYNONYMS) -> tuple[tuple[str, str], ...]:
 def _strip_prefix(key: str) -> str:
     for prefix in _NAME_PREFIXES:
         if key.startswith(prefix):
-            return key[len(prefix):]
+            return key[len(prefix) :]
     return key
 
 
@@ -219,15 +219,17 @@ class ProcedureMatcher:
         for s, o, v in zip(score, owners, hit, strict=True):
             if s > best_variant.get(o, (-1.0, -1))[0]:
                 best_variant[o] = (float(s), int(v))
-        ranked = sorted(
-            ((s + self._prior[o], s, o, v) for o, (s, v) in best_variant.items()), key=lambda t: -t[0]
-        )[:limit]
+        ranked = sorted(((s + self._prior[o], s, o, v) for o, (s, v) in best_variant.items()), key=lambda t: -t[0])[
+            :limit
+        ]
         top_pos = position[ranked[0][3]]
         own_share = float((self.matrix[ranked[0][3]] @ q_own)[0]) / q_weight
         coverage = (float(name_cov[top_pos]), min(own_share, 1.0))
         candidates = tuple(
             Candidate(
-                code=self.entries[o].code, name=self.entries[o].name, score=round(min(float(total), 1.0), 4),
+                code=self.entries[o].code,
+                name=self.entries[o].name,
+                score=round(min(float(total), 1.0), 4),
                 matched=self.variant_keys[v],
             )
             for total, _s, o, v in ranked

@@ -63,7 +63,7 @@ def load_abbreviations(path: Path = ABBREVIATIONS) -> dict[str, str]:
 
 
 def _collapse_stretch(word: str) -> str:
-    """"ạaaa" -> "ạ", "khongggg" -> "khong": a run of three or more of one letter becomes one."""
+    """ "ạaaa" -> "ạ", "khongggg" -> "khong": a run of three or more of one letter becomes one."""
     if len(word) < 3:
         return word
     base = strip_diacritics(word)
@@ -73,7 +73,7 @@ def _collapse_stretch(word: str) -> str:
         j = i
         while j + 1 < len(word) and base[j + 1] == base[i] and base[i].isalpha():
             j += 1
-        out.append(word[i] if j - i >= 2 else word[i: j + 1])
+        out.append(word[i] if j - i >= 2 else word[i : j + 1])
         i = j + 1
     return "".join(out)
 

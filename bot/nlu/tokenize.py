@@ -14,7 +14,7 @@ def _segmenter():  # type: ignore[no-untyped-def]
 
 
 def words(text: str) -> list[str]:
-    """"làm giấy khai sinh" -> ["làm", "giấy", "khai_sinh"]: multi-syllable words joined by "_"."""
+    """ "làm giấy khai sinh" -> ["làm", "giấy", "khai_sinh"]: multi-syllable words joined by "_"."""
     if not text.strip():
         return []
     return [w.replace(" ", "_") for w in _segmenter()(text)]
