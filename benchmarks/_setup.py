@@ -51,3 +51,14 @@ def summary(label: str, ms: list[float]) -> str:
         f"{label}: n={len(ms)} p50 {statistics.median(ms):.2f} ms  p99 {percentile(ms, 0.99):.2f} ms"
         f"  max {max(ms):.2f} ms"
     )
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process (VmHWM). Unlike ru_maxrss it is not inherited
+    from the parent that forked an exec'd child."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

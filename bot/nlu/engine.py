@@ -86,15 +86,16 @@ class NluEngine:
         if not ranking:  # nothing but spaces, emoji or symbols
             return NluResult(text=text, intent=OUT_OF_SCOPE, confidence=1.0, procedure=None)
         intent, confidence = ranking[0]
+        named = match.best is not None
         if intent == OUT_OF_SCOPE and confidence < OUT_OF_SCOPE_DOUBT:
             # A doubtful "out of scope" loses to the aspects together: long questions about
             # unfamiliar procedures spread their probability over several aspects.
             aspects = [(i, p) for i, p in ranking if i in ASPECT_INTENTS]
-            if aspects and sum(p for _, p in aspects) > confidence:
+            if aspects and (named or sum(p for _, p in aspects) > confidence):
                 intent, confidence = aspects[0]
-        elif confidence < self.threshold:
+        elif confidence < self.threshold and not named:
             intent = OUT_OF_SCOPE
-        procedure = match.best if intent in ASPECT_INTENTS else None
+        procedure = match.best if intent in ASPECT_INTENTS or intent == OUT_OF_SCOPE else None
         return NluResult(
             text=text,
             intent=intent,

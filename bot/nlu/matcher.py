@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 from scipy.sparse import csr_matrix
 
 from bot.nlu.normalize import Normalizer
@@ -34,6 +34,8 @@ WARD_PRIOR = 0.03
 POPULARITY_PRIOR = 0.04
 PHRASE_BONUS = 0.06
 NAME_WEIGHT = 0.6
+FOREIGN_PENALTY = 0.04
+_FOREIGN = ("nuoc ngoai", "yeu to nuoc ngoai")
 """How much the share of the name mentioned counts against the share of the question explained."""
 _NAME_PREFIXES = ("thu tuc ", "tthc ")
 
@@ -43,15 +45,15 @@ class QuestionWords:
     """Single syllables and whole phrases that belong to the question, not to a name."""
 
     single: frozenset[str]
-    phrases: tuple[tuple[str, ...], ...]
-    """Longest first, so "thu tuc hanh chinh" wins over "thu tuc"."""
+    phrases: dict[str, tuple[tuple[str, ...], ...]]
+    """By first word; longest first, so "thu tuc hanh chinh" wins over "thu tuc"."""
 
     def mask(self, words: list[str]) -> list[bool]:
         """True at each position that is a question word."""
         stop = [w in self.single or w.isdigit() or len(w) < 2 for w in words]
         i = 0
         while i < len(words):
-            for phrase in self.phrases:
+            for phrase in self.phrases.get(words[i], ()):
                 if tuple(words[i : i + len(phrase)]) == phrase:
                     for j in range(i, i + len(phrase)):
                         stop[j] = True
@@ -65,7 +67,10 @@ def load_question_words(path: Path = QUESTION_WORDS) -> QuestionWords:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     single = frozenset(fold(str(data.get("single", ""))).split())
     phrases = {tuple(fold(str(p)).split()) for p in data.get("phrases") or []}
-    return QuestionWords(single, tuple(sorted((p for p in phrases if p), key=len, reverse=True)))
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in sorted((p for p in phrases if p), key=len, reverse=True):
+        by_first.setdefault(phrase[0], []).append(phrase)
+    return QuestionWords(single, {k: tuple(v) for k, v in by_first.items()})
 
 
 def load_synonyms(path: Path = SYNONYMS) -> tuple[tuple[str, str], ...]:
@@ -128,6 +133,7 @@ class ProcedureMatcher:
                     variant_owner.append(i)
         self.variant_keys = variant_keys
         self.variant_owner = np.array(variant_owner, dtype=np.int32)
+        self.foreign = np.array([1.0 if " nuoc ngoai" in f" {k}" else 0.0 for k in variant_keys])
         features = [self._features(k.split()) for k in variant_keys]
         vocab: dict[str, int] = {}
         df: dict[str, set[int]] = {}
@@ -162,13 +168,13 @@ class ProcedureMatcher:
         return feats
 
     def _correct(self, words: list[str]) -> list[str]:
-        """Replace unknown syllables by the nearest known one, when exactly one edit away."""
+        """Replace unknown syllables by the nearest known one, one edit (or swap) away."""
         out = []
         for w in words:
             if w in self.vocab or w in self.stop.single or len(w) < 3 or w.isdigit():
                 out.append(w)
                 continue
-            found = process.extractOne(w, self.syllables, scorer=Levenshtein.distance, score_cutoff=1)
+            found = process.extractOne(w, self.syllables, scorer=OSA.distance, score_cutoff=1)
             out.append(found[0] if found else w)
         return out
 
@@ -205,22 +211,31 @@ class ProcedureMatcher:
         q_own[sorted(own)] = 1.0
         unexplained = np.maximum(q_weight - (self.matrix[hit] @ q_own), 0.0)
         score = shared / (shared + NAME_WEIGHT * missing + (1 - NAME_WEIGHT) * unexplained)
+        if not any(f in self.vocab and self.vocab[f] in own for f in _FOREIGN):
+            # Citizens at a ward mean the domestic procedure unless they say otherwise.
+            score = score - FOREIGN_PENALTY * self.foreign[hit]
         # a name or alias written word for word in the question
         joined = f" {' '.join(words)} "
         top = hit[np.argsort(-score)[:40]]
         bonus = np.zeros(len(hit))
         position = {v: i for i, v in enumerate(hit)}
+        verbatim: set[int] = set()
         for v in top:
-            if f" {self.variant_keys[v]} " in joined:
+            key = self.variant_keys[v]
+            if f" {key} " in joined:
                 bonus[position[v]] = PHRASE_BONUS
+                if self.content_words(key.split()) >= 2:
+                    verbatim.add(int(v))
         score = score + bonus
+        # best variant per procedure, then the procedures ranked with their priors
         owners = self.variant_owner[hit]
-        best_variant: dict[int, tuple[float, int]] = {}
-        for s, o, v in zip(score, owners, hit, strict=True):
-            if s > best_variant.get(o, (-1.0, -1))[0]:
-                best_variant[o] = (float(s), int(v))
-        ranked = sorted(((s + self._prior[o], s, o, v) for o, (s, v) in best_variant.items()), key=lambda t: -t[0])[
-            :limit
+        order = np.argsort(-score, kind="stable")
+        _, first = np.unique(owners[order], return_index=True)
+        best_idx = order[first]
+        totals = score[best_idx] + self._prior[owners[best_idx]]
+        top_k = best_idx[np.argsort(-totals, kind="stable")[:limit]]
+        ranked = [
+            (float(score[i] + self._prior[owners[i]]), float(score[i]), int(owners[i]), int(hit[i])) for i in top_k
         ]
         top_pos = position[ranked[0][3]]
         own_share = float((self.matrix[ranked[0][3]] @ q_own)[0]) / q_weight
@@ -234,7 +249,10 @@ class ProcedureMatcher:
             )
             for total, _s, o, v in ranked
         )
-        best = candidates[0] if candidates and ranked[0][1] >= ABSTAIN_BELOW else None
+        # A whole name or alias of two or more content words, written word for word, names the
+        # procedure even inside a long story; otherwise the score must clear the threshold.
+        sure = ranked[0][1] >= ABSTAIN_BELOW or ranked[0][3] in verbatim
+        best = candidates[0] if candidates and sure else None
         span = self._span(words, self.variant_keys[ranked[0][3]]) if best else None
         return Match(candidates, best, span, content, coverage)
 

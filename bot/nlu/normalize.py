@@ -97,5 +97,5 @@ class Normalizer:
             if word not in self.abbreviations:
                 word = _collapse_stretch(word)
             words.append(self.abbreviations.get(word, word))
-        joined = _SPACES.sub(" ", " ".join(words)).strip()
+        joined = _SPACES.sub(" ", " ".join(words)).strip()[:MAX_CHARS]
         return Normalized(original=original, text=joined, key=fold(joined))

@@ -1,0 +1,67 @@
+"""The procedure matcher over the whole shipped catalog: near duplicates, typos, abstention."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu.matcher import ProcedureMatcher
+from bot.nlu.normalize import Normalizer
+from bot.runtime import catalog_entries
+from knowledge.repository import Repository
+
+normalize = Normalizer()
+
+
+@pytest.fixture(scope="module")
+def matcher(full_sqlite) -> ProcedureMatcher:
+    return ProcedureMatcher(catalog_entries(Repository(full_sqlite).catalog()))
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("đăng ký khai sinh", "1.001193"),
+        ("dang ky khai sinh", "1.001193"),
+        ("làm giấy khai sinh cho con", "1.001193"),
+        ("đăng ký lại khai sinh", "1.004884"),
+        ("khai sinh có yếu tố nước ngoài", "2.000528"),
+        ("đăng ký kết hôn", "1.000894"),
+        ("dang ky lai ket hon", "1.004746"),
+        ("đk tạm trú", "1.004194"),
+        ("xoa dang ky tam tru", "1.010028"),
+        ("nhập hộ khẩu cho con", "1.004222"),
+        ("photo công chứng giấy tờ", "2.000815"),
+        ("chứng thực chữ ký", "2.000884"),
+        ("đăng ký hộ kinh doanh", "1.001612"),
+        ("dang ky khai sihn", "1.001193"),  # typo
+        ("dang ky ket hno", "1.000894"),  # typo
+        ("xin giấy xác nhận độc thân", "1.004873"),
+    ],
+)
+def test_named_procedures(matcher: ProcedureMatcher, text: str, code: str) -> None:
+    m = matcher.match(normalize(text).key)
+    assert m.best is not None and m.best.code == code, [(c.code, c.score) for c in m.candidates]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hồ sơ thông báo tập trung kinh tế gồm những giấy tờ gì?",
+        "thủ tục cho phép trường trung học phổ thông chuyên hoạt động trở lại",
+        "lệ phí bao nhiêu",
+        "xin chào",
+    ],
+)
+def test_abstains_when_nothing_fits(matcher: ProcedureMatcher, text: str) -> None:
+    assert matcher.match(normalize(text).key).best is None
+
+
+def test_follow_up_names_no_procedure(matcher: ProcedureMatcher) -> None:
+    assert matcher.match(normalize("thế lệ phí bao nhiêu?").key).content_words == 0
+    assert matcher.match(normalize("hồ sơ thông báo tập trung kinh tế").key).content_words > 0
+
+
+def test_candidates_are_ranked_and_bounded(matcher: ProcedureMatcher) -> None:
+    m = matcher.match(normalize("đăng ký khai sinh").key)
+    scores = [c.score for c in m.candidates]
+    assert len(scores) == 5 and scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
