@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,7 @@ from bot.responses import load as load_responses
 from bot.runtime import catalog_entries
 from bot.settings import Settings
 from bot.types import Button, IncomingMessage, Reply, Turn
-from knowledge.conversations import ConversationStore, TurnStart
+from knowledge.conversations import ConversationStore, Memory, TurnRecord
 from knowledge.db import Database
 from knowledge.repository import Repository
 from knowledge.text import fold
@@ -126,23 +127,33 @@ class Assistant:
     def respond(self, msg: IncomingMessage) -> Turn:
         text = (msg.text if isinstance(msg.text, str) else "")[:MAX_TEXT]
         unit = self.unit(msg.unit)
-        start = self.store.start(msg.channel, msg.sender, unit.code if unit else None, mask(text))
-        state = dict(start.state)
-        ctx = _Turn(self, msg, unit, start, state)
-        turn = ctx.run(text)
+        memory = self.store.recall(msg.channel, msg.sender)
+        ctx = _Turn(self, msg, unit, memory, secrets.token_hex(6))
+        try:
+            turn = ctx.run(text)
+        except Exception:
+            # Whatever went wrong, the question is kept and the citizen gets an answer.
+            log.exception("failed to answer a message on %s", msg.channel)
+            turn = Turn("out_of_scope", None, (Reply(ctx.say("error")),), outcome="error")
         replies = tuple(self._fit(r, msg.channel) for r in turn.replies)
-        self.store.finish(
-            start,
-            ctx.state,
-            [mask(r.text) for r in replies],
-            intent=turn.intent,
-            confidence=ctx.confidence,
-            procedure=turn.procedure,
-            outcome=turn.outcome,
-            inbox_reason=ctx.inbox,
-            unit=unit.code if unit else None,
+        message_id = self.store.record(
+            memory,
+            TurnRecord(
+                channel=msg.channel,
+                sender=msg.sender,
+                unit=unit.code if unit else None,
+                question=mask(text),
+                ref=ctx.ref,
+                replies=[mask(r.text) for r in replies],
+                state=ctx.state,
+                intent=turn.intent,
+                confidence=ctx.confidence,
+                procedure=turn.procedure,
+                outcome=turn.outcome,
+                inbox_reason=ctx.inbox,
+            ),
         )
-        return replace(turn, replies=replies, message_id=start.message_id)
+        return replace(turn, replies=replies, message_id=message_id)
 
     def _fit(self, reply: Reply, channel: str) -> Reply:
         """Cut a long answer at the channel's limit, linking to the whole procedure page."""
@@ -160,13 +171,13 @@ class _Turn:
     """Everything that happens for one incoming message."""
 
     def __init__(
-        self, assistant: Assistant, msg: IncomingMessage, unit: UnitInfo | None, start: TurnStart, state: dict[str, Any]
+        self, assistant: Assistant, msg: IncomingMessage, unit: UnitInfo | None, memory: Memory, ref: str
     ) -> None:
         self.a = assistant
         self.msg = msg
         self.unit = unit
-        self.start = start
-        self.state = state
+        self.state = dict(memory.state)
+        self.ref = ref
         self.confidence: float | None = None
         self.inbox: str | None = None
 
@@ -265,8 +276,8 @@ class _Turn:
         page = f"{self.a.settings.public_url}/thu-tuc/{p.code}"
         ctx = ActionContext(p, self.unit, self.a.responses, self.a.settings.portal_url, page)
         replies = ACTIONS[intent](ctx)
-        rated = payloads.make("feedback", useful=True, message_id=self.start.message_id)
-        wrong = payloads.make("feedback", useful=False, message_id=self.start.message_id)
+        rated = payloads.make("feedback", useful=True, ref=self.ref)
+        wrong = payloads.make("feedback", useful=False, ref=self.ref)
         feedback = (Button(self.say("button_useful"), rated), Button(self.say("button_wrong"), wrong))
         last = replies[-1]
         replies[-1] = replace(last, buttons=last.buttons + feedback, link=page)
@@ -298,11 +309,11 @@ class _Turn:
 
     def from_payload(self, intent: str, entities: dict[str, Any]) -> Turn:
         if intent == "feedback":
-            message_id = entities.get("message_id")
+            ref = entities.get("ref")
             useful = entities.get("useful")
-            if not isinstance(message_id, int) or not isinstance(useful, bool):
+            if not isinstance(ref, str) or not isinstance(useful, bool):
                 return Turn("feedback", None, (Reply(self.say("feedback_unknown")),), outcome="feedback")
-            stored = self.a.store.rate(message_id, useful, self.start.conversation_id)
+            stored = self.a.store.rate(ref, useful, self.msg.channel, self.msg.sender)
             name = (
                 "feedback_unknown" if not stored else ("feedback_thanks_useful" if useful else "feedback_thanks_wrong")
             )

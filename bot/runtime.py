@@ -37,6 +37,12 @@ def _saved_fingerprint(path: Path) -> str | None:
         return None
 
 
+def model_is_current(settings: Settings) -> bool:
+    """True when a saved model exists and was trained on the current training data."""
+    path = settings.model_path
+    return path.exists() and _saved_fingerprint(path) == data_fingerprint(DEFAULT_DATA)
+
+
 def load_engine(settings: Settings, repo: Repository, announce: Callable[[str], None] | None = None) -> NluEngine:
     """The saved model over the current catalog; trains and saves one first when none is saved
     (or when the training data changed since), saying so through `announce`."""

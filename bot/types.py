@@ -46,6 +46,6 @@ class Turn:
     """Code of the procedure the answer is about, or None."""
     replies: tuple[Reply, ...]
     outcome: str = "answered"
-    """answered, unanswered, faq, human, chat, out_of_scope, feedback, clarify."""
+    """answered, unanswered, faq, human, chat, out_of_scope, feedback, clarify, error."""
     message_id: int | None = field(default=None, compare=False)
     """Id of the stored incoming message (for ratings)."""

@@ -6,20 +6,46 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from knowledge.db import Database
 from knowledge.errors import DatabaseError
 from knowledge.models import Conversation, Feedback, InboxItem, Message
 
+_CONV = Conversation.__table__
+_MSG = Message.__table__
+_INBOX = InboxItem.__table__
+
 
 @dataclass(frozen=True, slots=True)
-class TurnStart:
-    conversation_id: int
-    message_id: int
+class Memory:
+    """What the assistant remembers of a conversation when a message arrives."""
+
+    conversation_id: int | None
+    """None for a conversation not stored yet."""
     state: dict[str, Any]
     """The dialogue memory; empty when the conversation is new or expired."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """Everything one message leaves in the database, written in one transaction."""
+
+    channel: str
+    sender: str
+    unit: str | None
+    question: str
+    """The incoming text, personal numbers already masked."""
+    ref: str
+    """Reference carried by the answer's rating buttons."""
+    replies: list[str]
+    state: dict[str, Any]
+    intent: str | None = None
+    confidence: float | None = None
+    procedure: str | None = None
+    outcome: str = "answered"
+    inbox_reason: str | None = None
 
 
 def _aware(value: datetime) -> datetime:
@@ -28,36 +54,88 @@ def _aware(value: datetime) -> datetime:
 
 
 class ConversationStore:
-    """Two short transactions per message: `start` before answering, `finish` after."""
+    """A read when a message arrives, one write transaction when it has been answered.
+    Core statements: this runs for every message, where ORM overhead shows."""
 
     def __init__(self, db: Database, ttl: timedelta = timedelta(minutes=30)) -> None:
         self.db = db
         self.ttl = ttl
 
-    def start(self, channel: str, sender: str, unit: str | None, masked_text: str) -> TurnStart:
-        """Find or open the conversation and store the (already masked) incoming message."""
+    def recall(self, channel: str, sender: str) -> Memory:
+        with self.db.engine.connect() as conn:
+            row = conn.execute(
+                select(_CONV.c.id, _CONV.c.state, _CONV.c.updated_at).where(
+                    _CONV.c.channel == channel, _CONV.c.sender == sender
+                )
+            ).first()
+        if row is None:
+            return Memory(None, {})
+        fresh = datetime.now(UTC) - _aware(row.updated_at) <= self.ttl
+        return Memory(row.id, dict(row.state or {}) if fresh else {})
+
+    def record(self, memory: Memory, turn: TurnRecord) -> int:
+        """Store the question, the answers, the new state and any inbox item. Returns the
+        question's message id."""
         now = datetime.now(UTC)
         for attempt in range(2):
             try:
-                with self.db.session() as s:
-                    conv = s.scalar(
-                        select(Conversation).where(Conversation.channel == channel, Conversation.sender == sender)
-                    )
-                    if conv is None:
-                        conv = Conversation(
-                            channel=channel, sender=sender, unit_code=unit, state={}, created_at=now, updated_at=now
+                with self.db.engine.begin() as conn:
+                    conv_id = memory.conversation_id
+                    if conv_id is None:
+                        conv_id = conn.execute(
+                            select(_CONV.c.id).where(_CONV.c.channel == turn.channel, _CONV.c.sender == turn.sender)
+                        ).scalar()
+                    if conv_id is None:
+                        conv_id = conn.execute(
+                            insert(_CONV).returning(_CONV.c.id),
+                            {
+                                "channel": turn.channel,
+                                "sender": turn.sender,
+                                "unit_code": turn.unit,
+                                "state": turn.state,
+                                "created_at": now,
+                                "updated_at": now,
+                            },
+                        ).scalar_one()
+                    else:
+                        values: dict[str, Any] = {"state": turn.state, "updated_at": now}
+                        if turn.unit:
+                            values["unit_code"] = turn.unit
+                        conn.execute(update(_CONV).where(_CONV.c.id == conv_id).values(**values))
+                    question_id = conn.execute(
+                        insert(_MSG).returning(_MSG.c.id),
+                        {
+                            "conversation_id": conv_id,
+                            "channel": turn.channel,
+                            "direction": "in",
+                            "text": turn.question,
+                            "intent": turn.intent,
+                            "confidence": turn.confidence,
+                            "procedure_code": turn.procedure,
+                            "outcome": turn.outcome,
+                            "ref": turn.ref,
+                            "created_at": now,
+                        },
+                    ).scalar_one()
+                    if turn.replies:
+                        conn.execute(
+                            insert(_MSG),
+                            [
+                                {
+                                    "conversation_id": conv_id,
+                                    "channel": turn.channel,
+                                    "direction": "out",
+                                    "text": text,
+                                    "created_at": now,
+                                }
+                                for text in turn.replies
+                            ],
                         )
-                        s.add(conv)
-                        s.flush()
-                    state = dict(conv.state or {})
-                    if now - _aware(conv.updated_at) > self.ttl:
-                        state = {}
-                    msg = Message(
-                        conversation_id=conv.id, channel=channel, direction="in", text=masked_text, created_at=now
-                    )
-                    s.add(msg)
-                    s.flush()
-                    return TurnStart(conv.id, msg.id, state)
+                    if turn.inbox_reason:
+                        conn.execute(
+                            insert(_INBOX), {"message_id": question_id, "reason": turn.inbox_reason, "created_at": now}
+                        )
+                    return int(question_id)
             except IntegrityError as exc:
                 # Two workers opened the same new conversation at once: the other one won,
                 # so the second attempt finds it.
@@ -65,51 +143,21 @@ class ConversationStore:
                     raise DatabaseError("Không lưu được hội thoại.") from exc
         raise DatabaseError("Không lưu được hội thoại.")
 
-    def finish(
-        self,
-        start: TurnStart,
-        state: dict[str, Any],
-        replies: list[str],
-        *,
-        intent: str | None,
-        confidence: float | None,
-        procedure: str | None,
-        outcome: str,
-        inbox_reason: str | None = None,
-        unit: str | None = None,
-    ) -> None:
-        """Store the answer, the new state and, when staff should look, an inbox item."""
-        now = datetime.now(UTC)
+    def rate(self, ref: str, useful: bool, channel: str, sender: str) -> bool:
+        """Store a rating of the answer to the question `ref`; "Chưa đúng" also lands in the
+        inbox. False when `ref` is not a question of this sender's conversation."""
         with self.db.session() as s:
-            s.execute(
-                update(Message)
-                .where(Message.id == start.message_id)
-                .values(intent=intent, confidence=confidence, procedure_code=procedure, outcome=outcome)
-            )
-            channel = s.scalar(select(Conversation.channel).where(Conversation.id == start.conversation_id))
-            for text in replies:
-                s.add(
-                    Message(
-                        conversation_id=start.conversation_id,
-                        channel=channel or "",
-                        direction="out",
-                        text=text,
-                        created_at=now,
-                    )
+            message_id = s.scalar(
+                select(Message.id)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(
+                    Message.ref == ref,
+                    Message.direction == "in",
+                    Conversation.channel == channel,
+                    Conversation.sender == sender,
                 )
-            values: dict[str, Any] = {"state": state, "updated_at": now}
-            if unit:
-                values["unit_code"] = unit
-            s.execute(update(Conversation).where(Conversation.id == start.conversation_id).values(**values))
-            if inbox_reason:
-                s.add(InboxItem(message_id=start.message_id, reason=inbox_reason, created_at=now))
-
-    def rate(self, message_id: int, useful: bool, conversation_id: int) -> bool:
-        """Store a rating of the answer to `message_id`; "Chưa đúng" also lands in the inbox.
-        Returns False when the message is not a question of this conversation."""
-        with self.db.session() as s:
-            owner = s.scalar(select(Message.conversation_id).where(Message.id == message_id, Message.direction == "in"))
-            if owner != conversation_id:
+            )
+            if message_id is None:
                 return False
             s.add(Feedback(message_id=message_id, useful=useful))
             if not useful:

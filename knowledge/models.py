@@ -218,6 +218,8 @@ class Message(Base):
     procedure_code: Mapped[str | None] = mapped_column(String(20))
     outcome: Mapped[str | None] = mapped_column(String(20))
     """For incoming messages: answered, unanswered, faq, human, chat."""
+    ref: Mapped[str | None] = mapped_column(String(24), index=True)
+    """Random reference of an incoming question, carried by its rating buttons."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack
+from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -72,12 +72,18 @@ class IntentClassifier:
         if self.model is None:
             raise RuntimeError("classifier is not trained")
         if isinstance(self.model, LogisticRegression):
-            # The per-message path: the same TF-IDF and softmax sklearn computes, without its
-            # input validation, which costs more than the arithmetic for one short message.
-            x = hstack(
-                [_tfidf(self.word_bigram_vec, [f.words for f in items]), _tfidf(self.char_vec, [f.key for f in items])]
-            ).tocsr()
-            scores = np.asarray(x @ self.model.coef_.T) + self.model.intercept_
+            # The per-message path: the same TF-IDF and softmax sklearn computes, summed straight
+            # from the coefficients, without sklearn's input checks that cost more than the maths.
+            n_words = len(self.word_bigram_vec.vocabulary_)
+            coef, intercept = self.model.coef_, self.model.intercept_
+            scores = np.empty((len(items), len(self.labels)))
+            for r, f in enumerate(items):
+                total = intercept.copy()
+                for vec, doc, offset in ((self.word_bigram_vec, f.words, 0), (self.char_vec, f.key, n_words)):
+                    cols, weights = _tfidf(vec, doc)
+                    if len(cols):
+                        total += coef[:, cols + offset] @ weights
+                scores[r] = total
             scores -= scores.max(axis=1, keepdims=True)
             probs = np.exp(scores)
             probs /= probs.sum(axis=1, keepdims=True)
@@ -90,23 +96,21 @@ class IntentClassifier:
         return out
 
 
-def _tfidf(vec: TfidfVectorizer, docs: list[str]) -> csr_matrix:
-    """TfidfVectorizer.transform for sublinear tf, idf and l2 norm, as fitted."""
-    analyzer = vec.build_analyzer()
+def _tfidf(vec: TfidfVectorizer, doc: str) -> tuple[np.ndarray, np.ndarray]:
+    """Columns and weights of TfidfVectorizer.transform (sublinear tf, idf, l2 norm) for one text."""
+    analyzer = vec.__dict__.get("_fast_analyzer")
+    if analyzer is None:
+        analyzer = vec.build_analyzer()
+        vec.__dict__["_fast_analyzer"] = analyzer
     vocab = vec.vocabulary_
-    idf = vec.idf_
-    rows, cols, vals = [], [], []
-    for r, doc in enumerate(docs):
-        counts: dict[int, int] = {}
-        for gram in analyzer(doc):
-            j = vocab.get(gram)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        if not counts:
-            continue
-        weights = np.array([(1.0 + np.log(c)) * idf[j] for j, c in counts.items()])
-        weights /= np.sqrt((weights**2).sum())
-        rows.extend([r] * len(counts))
-        cols.extend(counts)
-        vals.extend(weights.tolist())
-    return csr_matrix((vals, (rows, cols)), shape=(len(docs), len(vocab)))
+    counts: dict[int, int] = {}
+    for gram in analyzer(doc):
+        j = vocab.get(gram)
+        if j is not None:
+            counts[j] = counts.get(j, 0) + 1
+    if not counts:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    weights = (1.0 + np.log(tf)) * vec.idf_[cols]
+    return cols, weights / np.sqrt((weights**2).sum())

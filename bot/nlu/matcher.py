@@ -155,6 +155,7 @@ class ProcedureMatcher:
         self.matrix = csr_matrix((vals, (rows, cols)), shape=(len(variant_keys), len(vocab)))
         self.row_weight = np.asarray(self.matrix.sum(axis=1)).ravel() + 1e-9
         self.syllables = sorted({f for f in vocab if " " not in f})
+        self._fixes: dict[str, str] = {}
         self._prior = np.array(
             [WARD_PRIOR * e.ward_level + POPULARITY_PRIOR * min(max(e.popularity, 0), 100) / 100 for e in self.entries]
         )
@@ -174,8 +175,13 @@ class ProcedureMatcher:
             if w in self.vocab or w in self.stop.single or len(w) < 3 or w.isdigit():
                 out.append(w)
                 continue
-            found = process.extractOne(w, self.syllables, scorer=OSA.distance, score_cutoff=1)
-            out.append(found[0] if found else w)
+            fixed = self._fixes.get(w)
+            if fixed is None:
+                found = process.extractOne(w, self.syllables, scorer=OSA.distance, score_cutoff=1)
+                fixed = found[0] if found else w
+                if len(self._fixes) < 50_000:  # bounded: typos repeat, but input is unbounded
+                    self._fixes[w] = fixed
+            out.append(fixed)
         return out
 
     def content_words(self, words: list[str]) -> int:
@@ -202,14 +208,14 @@ class ProcedureMatcher:
         overlap = self.matrix @ q
         hit = np.nonzero(overlap)[0]
         name_cov = overlap[hit] / self.row_weight[hit]
-        query_cov = np.minimum(overlap[hit] / q_weight, 1.0)
         # Tversky index: shared weight against what the name adds and what the question leaves
         # unexplained, so a variant whose extra words the question does say outranks the plain name.
         shared = overlap[hit]
         missing = self.row_weight[hit] - shared
         q_own = np.zeros(len(self.vocab))
         q_own[sorted(own)] = 1.0
-        unexplained = np.maximum(q_weight - (self.matrix[hit] @ q_own), 0.0)
+        own_overlap = self.matrix @ q_own
+        unexplained = np.maximum(q_weight - own_overlap[hit], 0.0)
         score = shared / (shared + NAME_WEIGHT * missing + (1 - NAME_WEIGHT) * unexplained)
         if not any(f in self.vocab and self.vocab[f] in own for f in _FOREIGN):
             # Citizens at a ward mean the domestic procedure unless they say otherwise.
@@ -238,7 +244,7 @@ class ProcedureMatcher:
             (float(score[i] + self._prior[owners[i]]), float(score[i]), int(owners[i]), int(hit[i])) for i in top_k
         ]
         top_pos = position[ranked[0][3]]
-        own_share = float((self.matrix[ranked[0][3]] @ q_own)[0]) / q_weight
+        own_share = float(own_overlap[ranked[0][3]]) / q_weight
         coverage = (float(name_cov[top_pos]), min(own_share, 1.0))
         candidates = tuple(
             Candidate(

@@ -65,7 +65,8 @@ def test_feedback_is_stored_with_the_question(assistant: Assistant, kb_copy: Dat
         assert rating.useful is False
         assert s.scalars(select(InboxItem.reason)).all() == ["wrong"]
     # someone else's conversation cannot rate this question
-    forged = payloads.make("feedback", useful=True, message_id=answer.message_id)
+    ref = payloads.parse(next(b.payload for b in answer.replies[-1].buttons if b.title == "Hữu ích"))[1]["ref"]  # type: ignore[index]
+    forged = payloads.make("feedback", useful=True, ref=ref)
     other = say(assistant, forged, sender="u2")
     assert "Cảm ơn" in other.replies[0].text
     with kb_copy.sessions() as s:

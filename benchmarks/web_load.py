@@ -1,0 +1,226 @@
+"""Load test of the REST channel: start `motcua serve --workers 2` on 127.0.0.1 over a fresh
+SQLite knowledge base, drive it with 50 concurrent conversations for a bounded time, print
+throughput, latency and the server's memory. Targets: >= 300 messages/s, p99 <= 100 ms, 0 errors.
+Run: .venv/bin/python benchmarks/web_load.py [--seconds 20] [--workers 2] [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from _setup import fresh_kb, questions, summary, train
+
+FOLLOW_UPS = ["thế lệ phí bao nhiêu?", "mất mấy ngày", "nộp ở đâu", "nop online duoc ko", "cần giấy tờ gì"]
+
+
+def server_memory_mb(pid: int) -> float:
+    """Resident memory of the server and its worker processes."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return total / 1024
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client: the load generator must cost far less CPU than the
+    server it measures (both share this machine's two cores)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, payload: dict) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value.strip())
+        data = await self.reader.readexactly(length)
+        return int(status_line.split()[1]), data
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def conversation(
+    host: str,
+    port: int,
+    n: int,
+    stop: float,
+    texts: list[str],
+    latencies: list[float],
+    errors: list[str],
+    interval: float,
+) -> None:
+    """One citizen: a message, the answer, then the next message `interval` seconds after the
+    previous one was sent (0 = at once, to find the saturation point)."""
+    rng = random.Random(n)
+    await asyncio.sleep(rng.random() * interval)  # conversations do not start in lockstep
+    sender = f"load-{n}-{rng.random():.6f}"
+    conn = Connection(host, port)
+    i = 0
+    while time.monotonic() < stop:
+        message = rng.choice(FOLLOW_UPS) if i % 3 == 2 else rng.choice(texts)
+        started = time.perf_counter()
+        try:
+            status, body = await asyncio.wait_for(
+                conn.post("/webhooks/rest/webhook", {"sender": sender, "message": message}), timeout=10
+            )
+            if status != 200 or not json.loads(body):
+                errors.append(str(status))
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            errors.append(type(exc).__name__)
+            await conn.close()
+            conn = Connection(host, port)
+        took = time.perf_counter() - started
+        latencies.append(took * 1000)
+        i += 1
+        if interval > took:
+            await asyncio.sleep(interval - took)
+    await conn.close()
+
+
+async def drive(
+    host: str, port: int, seconds: float, concurrency: int, rate: float
+) -> tuple[list[float], list[str], float]:
+    texts = questions()
+    latencies: list[float] = []
+    errors: list[str] = []
+    warm = Connection(host, port)
+    for t in texts[:20]:  # warm-up, not measured
+        await warm.post("/webhooks/rest/webhook", {"sender": "warm", "message": t})
+    await warm.close()
+    started = time.monotonic()
+    stop = started + seconds
+    interval = concurrency / rate if rate > 0 else 0.0
+    await asyncio.gather(
+        *(conversation(host, port, n, stop, texts, latencies, errors, interval) for n in range(concurrency))
+    )
+    return latencies, errors, time.monotonic() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=330.0,
+        help="messages/s offered by all conversations together (each pauses between messages)",
+    )
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db = fresh_kb(folder)
+        engine, _ = train(db)
+        engine.save(folder / "model.pkl", fingerprint=_fingerprint())
+        db.dispose()
+        port = 8765 + os.getpid() % 1000
+        env = {**os.environ, "MOTCUA_DATABASE_URL": db.url, "MOTCUA_MODEL_PATH": str(folder / "model.pkl")}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(folder / "server.log", "wb"),
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if server.poll() is not None:
+                    raise SystemExit("server exited: " + (folder / "server.log").read_text()[-2000:])
+                try:
+                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.3)
+            else:
+                raise SystemExit("server did not start: " + (folder / "server.log").read_text()[-2000:])
+            time.sleep(2)  # let every worker finish loading
+            runs = []
+            for rate in (args.rate, 0.0):
+                runs.append((rate, *asyncio.run(drive("127.0.0.1", port, args.seconds, args.concurrency, rate))))
+            memory = server_memory_mb(server.pid)
+        finally:
+            _stop(server)
+        print(
+            f"REST load on 127.0.0.1: {args.workers} workers, {args.concurrency} concurrent conversations, "
+            f"{args.seconds:.0f} s per run"
+        )
+        for rate, latencies, errors, took in runs:
+            label = f"paced at {rate:.0f} msg/s offered" if rate else "no pause between messages (saturation)"
+            print(f"- {label}:")
+            print(f"    throughput {len(latencies) / took:.0f} messages/s (target >= 300)")
+            print("    " + summary("latency", latencies) + " (target p99 <= 100 ms)")
+            print(f"    errors {len(errors)} (target 0){' ' + str(sorted(set(errors))) if errors else ''}")
+        print(f"server memory (supervisor + workers, after the runs): {memory:.0f} MB")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server and its workers: gently, then for sure."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=15)
+
+
+def _fingerprint() -> str:
+    from bot.nlu.engine import DEFAULT_DATA, data_fingerprint
+
+    return data_fingerprint(DEFAULT_DATA)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The ASGI app serving every web-facing channel: REST, widget, Telegram and Zalo webhooks, admin."""

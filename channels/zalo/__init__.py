@@ -1,0 +1,1 @@
+"""Zalo Official Account channel: signed webhook events in, customer-service messages out."""
