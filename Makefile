@@ -22,12 +22,9 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-var/motcua.db: $(STAMP)
-	$(BIN)/motcua kb init
-
 run: $(STAMP)
 	$(BIN)/motcua kb init
-	$(BIN)/motcua kb search
+	$(BIN)/motcua serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 test: $(STAMP) browser
 	$(BIN)/pytest
@@ -37,7 +34,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/kb_import.py
+	cd benchmarks && ../$(BIN)/python kb_import.py && ../$(BIN)/python nlu.py && \
+	  ../$(BIN)/python assistant.py && ../$(BIN)/python web_load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +30,8 @@ class Settings:
     portal_url: str = "https://dichvucong.gov.vn"
     public_url: str = "http://127.0.0.1:8000"
     cors_origins: tuple[str, ...] = ()
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    """Signs staff sessions; when unset, a key kept in the database is shared by every worker."""
     telegram_token: str | None = field(default=None, repr=False)
     telegram_secret: str | None = field(default=None, repr=False)
     telegram_bot_name: str | None = None
@@ -58,7 +58,7 @@ class Settings:
             portal_url=env.get("MOTCUA_PORTAL_URL", "https://dichvucong.gov.vn").rstrip("/"),
             public_url=public_url,
             cors_origins=origins,
-            secret_key=env.get("MOTCUA_SECRET_KEY") or secrets.token_urlsafe(32),
+            secret_key=env.get("MOTCUA_SECRET_KEY") or None,
             telegram_token=env.get("MOTCUA_TELEGRAM_TOKEN") or None,
             telegram_secret=env.get("MOTCUA_TELEGRAM_SECRET") or None,
             telegram_bot_name=env.get("MOTCUA_TELEGRAM_BOT_NAME") or None,

@@ -245,7 +245,7 @@ def _split_forms(text: str) -> tuple[str, list[str]]:
         for pe in re.finditer(r"\.(?:docx?|pdf|xlsx?|rtf|odt)", head, re.IGNORECASE):
             prev_ext = pe
         start_floor = prev_ext.end() if prev_ext else 0
-        breaks = [b.end() for b in re.finditer(r"[.;:]\s+|\n", head)]
+        breaks = [b.end() for b in re.finditer(r";\s*|[.:]\s+|\n", head)]
         floor = max([start_floor, *[b for b in breaks if b >= start_floor]])
         glue = [g.start() for g in _GLUE_RE.finditer(name, floor, m.start())]
         if prev_ext is not None and start_floor not in glue:
@@ -286,8 +286,22 @@ def parse_documents(source: str) -> list[DocumentInfo]:
             raw = chunk[pos : m.end()]
             cell = chunk[pos : m.start()]
             pos = m.end()
+            first = m.group("n1")
+            year = re.match(r"(?:19|20)\d\d(?=\d)", first) if len(first) > 2 else None
+            if year:
+                # "...ngày 01/01/20261 bản chính": the name's date ran into the count.
+                cell += year.group()
+                first = first[year.end() :]
+            elif len(first) > 1 and (
+                re.search(r"(?:\bsố|\bmẫu|\bđịnh|\btư|\bđiều|\bkhoản|/|-)\s*$", cell, re.IGNORECASE)
+                or re.search(r"[\w.]$", cell)
+            ):
+                # "...theo Mẫu số 181 bản chính", "...Mẫu 03-QĐ6131 bản chính": the form's number
+                # ran into the count, which is then its last digit.
+                cell += first[:-1]
+                first = first[-1]
             counts = {"chính": 0, "sao": 0, "chụp": 0}
-            counts[m.group("k1")] += int(m.group("n1"))
+            counts[m.group("k1")] += int(first)
             if m.group("n2"):
                 counts[m.group("k2")] += int(m.group("n2"))
             name, forms = _split_forms(cell.strip())

@@ -213,4 +213,4 @@ def factory() -> FastAPI:
     assistant = build_assistant(settings)
     telegram = TelegramAdapter.from_settings(settings, assistant)
     zalo = ZaloAdapter.from_settings(settings, assistant)
-    return create_app(settings, assistant, telegram=telegram, zalo=zalo)
+    return create_app(settings, assistant, telegram=telegram, zalo=zalo, admin=True)
