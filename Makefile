@@ -26,12 +26,12 @@ run: $(STAMP)
 	$(BIN)/motcua kb init
 	$(BIN)/motcua serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot knowledge channels tests benchmarks
-	$(BIN)/mypy
+	$(BIN)/ruff check --quiet bot knowledge channels tests benchmarks
+	$(BIN)/mypy --no-error-summary
 
 bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python kb_import.py && ../$(BIN)/python nlu.py && \

@@ -94,7 +94,9 @@ def dashboard(db: Database, start: date, end: date) -> Dashboard:
 def most_asked(db: Database, limit: int = 12) -> list[str]:
     """Codes of the procedures citizens asked about most, then the most popular ones."""
     with db.sessions() as s:
-        asked = Counter(s.scalars(select(Message.procedure_code).where(Message.procedure_code.is_not(None))).all())
+        asked = Counter(
+            str(c) for c in s.scalars(select(Message.procedure_code).where(Message.procedure_code.is_not(None)))
+        )
         popular = s.scalars(
             select(Procedure.code)
             .where(Procedure.popularity > 0, Procedure.active.is_(True))

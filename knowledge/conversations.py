@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from knowledge.db import Database
 from knowledge.errors import DatabaseError
 from knowledge.models import Conversation, Feedback, InboxItem, Message
 
-_CONV = Conversation.__table__
-_MSG = Message.__table__
-_INBOX = InboxItem.__table__
+_CONV = cast(Table, Conversation.__table__)
+_MSG = cast(Table, Message.__table__)
+_INBOX = cast(Table, InboxItem.__table__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 
 from knowledge.db import Database, bump_revision
 from knowledge.errors import ImportFileError, RecordError
@@ -180,7 +180,7 @@ def _procedure_row(p: ParsedProcedure, now: datetime) -> dict[str, Any]:
     }
 
 
-def _child_rows(pid: int, p: ParsedProcedure) -> dict[type, list[dict[str, Any]]]:
+def _child_rows(pid: int, p: ParsedProcedure) -> dict[Any, list[dict[str, Any]]]:
     return {
         Document: [
             {
@@ -264,7 +264,7 @@ def import_national(
             done += len(chunk)
             if progress:
                 progress("Ghi thủ tục", done, total)
-        table = Procedure.__table__
+        table = cast(Table, Procedure.__table__)
         for start in range(0, len(old), _CHUNK):
             chunk = old[start : start + _CHUNK]
             stmt = (
@@ -275,12 +275,12 @@ def import_national(
             session.execute(stmt, [_procedure_row(p, now) | {"b_id": ids[p.code]} for p in chunk])
             old_ids = [ids[p.code] for p in chunk]
             for model in (Document, SubmissionChannel, Step, LegalBasis):
-                session.execute(delete(model).where(model.procedure_id.in_(old_ids)))  # type: ignore[attr-defined]
+                session.execute(delete(model).where(model.procedure_id.in_(old_ids)))
             done += len(chunk)
             if progress:
                 progress("Ghi thủ tục", done, total)
         report.inserted, report.updated = len(new), len(old)
-        children: dict[type, list[dict[str, Any]]] = {Document: [], SubmissionChannel: [], Step: [], LegalBasis: []}
+        children: dict[Any, list[dict[str, Any]]] = {Document: [], SubmissionChannel: [], Step: [], LegalBasis: []}
         for _, p in records:
             for model, rows in _child_rows(ids[p.code], p).items():
                 children[model].extend(rows)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from typing import Any
 
 from knowledge.errors import RecordError
@@ -465,7 +466,7 @@ class ParsedProcedure:
     channels: list[ChannelInfo]
     steps: list[str]
     legal_basis: list[LegalBasisInfo]
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = dc_field(default_factory=dict)
 
 
 def parse_record(record: Any) -> ParsedProcedure:

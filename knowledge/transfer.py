@@ -121,7 +121,8 @@ def export_yaml(db: Database, codes: list[str] | None = None) -> bytes:
 def export_xlsx(db: Database, codes: list[str] | None = None) -> bytes:
     procs, faqs = snapshots(db, codes)
     wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    if wb.active is not None:
+        wb.remove(wb.active)
     sheets = {name: wb.create_sheet(name) for name in SHEETS}
     for name, cols in SHEETS.items():
         sheets[name].append([label for _, label in cols])

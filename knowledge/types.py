@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import datetime
 from enum import StrEnum
 
@@ -143,7 +144,7 @@ class ProcedureInfo:
     popularity: int = 0
     active: bool = True
     version: int = 1
-    sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    sources: dict[str, str] = dc_field(default_factory=dict, compare=False, hash=False)
     """Source text of every parsed field, keyed by the national record's field name."""
 
     @property

@@ -69,7 +69,7 @@ def converse(settings: Settings, unit: str | None) -> None:
     """Hội thoại qua JSON lines: mỗi dòng {"conversation": "id", "text": "..."}; in một dòng JSON mỗi lượt."""
     assistant = build_assistant(settings, announce=_stderr)
     run = uuid.uuid4().hex[:8]  # conversations of one run never meet earlier runs' state
-    stdin = click.get_text_stream("stdin", errors="replace")
+    stdin: Any = click.get_text_stream("stdin", errors="replace")  # type: ignore[operator]
     for n, raw in enumerate(stdin, start=1):
         line = raw.strip()
         if not line:

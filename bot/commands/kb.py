@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.settings import Settings
@@ -60,7 +60,7 @@ def init(settings: Settings, force: bool) -> None:
         task = bar.add_task("Tạo lược đồ cơ sở dữ liệu", total=1)
         db.migrate()
         bar.update(task, completed=1)
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
@@ -109,7 +109,7 @@ def import_national_cmd(settings: Settings, path: Path, skip_bad: bool) -> None:
     db = open_db(settings, require=False)
     db.migrate()
     with _progress() as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:

@@ -50,7 +50,7 @@ def parse(settings: Settings) -> None:
     db, repo = open_repository(settings)
     engine = load_engine(settings, repo, announce=_stderr)
     db.dispose()
-    stdin = click.get_text_stream("stdin", errors="replace")
+    stdin: Any = click.get_text_stream("stdin", errors="replace")  # type: ignore[operator]
     for _n, text, error, _obj in read_requests(stdin):
         if error is not None:
             emit({"error": error})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.sparse import hstack
@@ -42,7 +43,7 @@ class IntentClassifier:
         self.model: object | None = None
         self.labels: list[str] = []
 
-    def _matrix(self, items: Sequence[Features], fit: bool = False):  # type: ignore[no-untyped-def]
+    def _matrix(self, items: Sequence[Features], fit: bool = False) -> Any:
         words = [f.words for f in items]
         keys = [f.key for f in items]
         if fit:

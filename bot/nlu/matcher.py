@@ -224,7 +224,7 @@ class ProcedureMatcher:
         joined = f" {' '.join(words)} "
         top = hit[np.argsort(-score)[:40]]
         bonus = np.zeros(len(hit))
-        position = {v: i for i, v in enumerate(hit)}
+        position = {int(v): i for i, v in enumerate(hit)}
         verbatim: set[int] = set()
         for v in top:
             key = self.variant_keys[v]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 
 @lru_cache(maxsize=1)
-def _segmenter():  # type: ignore[no-untyped-def]
+def _segmenter() -> Callable[[str], list[str]]:
     # Imported lazily: underthesea takes a third of a second to import.
     from underthesea import word_tokenize
 

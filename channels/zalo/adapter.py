@@ -104,13 +104,13 @@ class ZaloAdapter:
 
     async def process(self, data: dict[str, Any]) -> None:
         event = data.get("event_name")
-        sender = data.get("sender") if isinstance(data.get("sender"), dict) else {}
+        sender: dict[str, Any] = data["sender"] if isinstance(data.get("sender"), dict) else {}
         user_id = str(sender.get("id") or data.get("user_id_by_app") or "")
         if not user_id:
             return
         if event == "user_send_text":
-            message = data.get("message") if isinstance(data.get("message"), dict) else {}
-            text = message.get("text") if isinstance(message.get("text"), str) else ""
+            message: dict[str, Any] = data["message"] if isinstance(data.get("message"), dict) else {}
+            text = message["text"] if isinstance(message.get("text"), str) else ""
             msg = IncomingMessage(channel=CHANNEL, sender=user_id, text=text)
             turn = await self.respond(msg)
             await self.send(user_id, list(turn.replies))

@@ -22,7 +22,7 @@ def sample(full_sqlite) -> list[ProcedureInfo]:
     repo = Repository(full_sqlite)
     codes = sorted(p.code for p in repo.catalog())
     rng = random.Random(2025)
-    picked = rng.sample(codes, SAMPLE - 5) + ["1.001193", "1.000894", "1.004222", "2.000815", "1.001612"]
+    picked = [*rng.sample(codes, SAMPLE - 5), "1.001193", "1.000894", "1.004222", "2.000815", "1.001612"]
     return repo.procedures(picked)
 
 

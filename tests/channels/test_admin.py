@@ -104,7 +104,7 @@ def test_editor_cannot_manage_users_but_admin_can(admin_app) -> None:
 
 
 def test_forms_without_a_valid_csrf_token_are_rejected(admin_app, kb_copy) -> None:
-    c, token = login(admin_app)
+    c, _token = login(admin_app)
     fields = edit_fields(c, "1.000894")
     fields["popularity"] = "7"
     for bad in ({k: v for k, v in fields.items() if k != "csrf"}, {**fields, "csrf": "forged"}):
