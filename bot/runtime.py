@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Callable
-from pathlib import Path
 
 from bot.errors import ModelError
-from bot.nlu.engine import DEFAULT_DATA, MODEL_FORMAT, NluEngine, data_fingerprint
+from bot.nlu.engine import DEFAULT_DATA, NluEngine, data_fingerprint, saved_fingerprint
 from bot.nlu.types import CatalogEntry
 from bot.settings import Settings
 from knowledge.db import Database
@@ -28,19 +26,10 @@ def catalog_entries(summaries: list[ProcedureSummary]) -> list[CatalogEntry]:
     ]
 
 
-def _saved_fingerprint(path: Path) -> str | None:
-    try:
-        with path.open("rb") as fh:
-            payload = pickle.load(fh)
-        return payload.get("data") if isinstance(payload, dict) and payload.get("format") == MODEL_FORMAT else None
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        return None
-
-
 def model_is_current(settings: Settings) -> bool:
     """True when a saved model exists and was trained on the current training data."""
     path = settings.model_path
-    return path.exists() and _saved_fingerprint(path) == data_fingerprint(DEFAULT_DATA)
+    return path.exists() and saved_fingerprint(path) == data_fingerprint(DEFAULT_DATA)
 
 
 def load_engine(settings: Settings, repo: Repository, announce: Callable[[str], None] | None = None) -> NluEngine:
@@ -49,7 +38,7 @@ def load_engine(settings: Settings, repo: Repository, announce: Callable[[str], 
     catalog = catalog_entries(repo.catalog())
     path = settings.model_path
     fingerprint = data_fingerprint(DEFAULT_DATA)
-    if path.exists() and _saved_fingerprint(path) == fingerprint:
+    if path.exists() and saved_fingerprint(path) == fingerprint:
         try:
             return NluEngine.load(path, catalog)
         except ModelError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import pickle
 import time
@@ -157,6 +158,8 @@ class NluEngine:
         with tmp.open("wb") as fh:
             pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)
+        # Beside the model, what it was trained on: read without unpickling (or importing sklearn).
+        sidecar(path).write_text(json.dumps({"format": MODEL_FORMAT, "data": fingerprint}), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path, catalog: Sequence[CatalogEntry]) -> NluEngine:
@@ -173,6 +176,21 @@ class NluEngine:
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
             raise ModelError(f"Mô hình {path} có định dạng cũ; hãy huấn luyện lại (motcua nlu train).")
         return cls(payload["classifier"], catalog, threshold=payload.get("threshold", CONFIDENCE_THRESHOLD))
+
+
+def sidecar(model: Path) -> Path:
+    return model.with_name(model.name + ".json")
+
+
+def saved_fingerprint(model: Path) -> str | None:
+    """The training-data fingerprint a saved model was made from, or None."""
+    try:
+        meta = json.loads(sidecar(model).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        return None
+    return str(meta.get("data") or "") or None
 
 
 def data_fingerprint(data: Path) -> str:
