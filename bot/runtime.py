@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 from bot.errors import ModelError
-from bot.nlu.engine import DEFAULT_DATA, NluEngine, data_fingerprint, saved_fingerprint
+from bot.nlu.engine import CUSTOM, DEFAULT_DATA, NluEngine, data_fingerprint, saved_fingerprint
 from bot.nlu.types import CatalogEntry
 from bot.settings import Settings
 from knowledge.db import Database
@@ -29,7 +29,7 @@ def catalog_entries(summaries: list[ProcedureSummary]) -> list[CatalogEntry]:
 def model_is_current(settings: Settings) -> bool:
     """True when a saved model exists and was trained on the current training data."""
     path = settings.model_path
-    return path.exists() and saved_fingerprint(path) == data_fingerprint(DEFAULT_DATA)
+    return path.exists() and saved_fingerprint(path) in (data_fingerprint(DEFAULT_DATA), CUSTOM)
 
 
 def load_engine(settings: Settings, repo: Repository, announce: Callable[[str], None] | None = None) -> NluEngine:
@@ -38,14 +38,14 @@ def load_engine(settings: Settings, repo: Repository, announce: Callable[[str], 
     catalog = catalog_entries(repo.catalog())
     path = settings.model_path
     fingerprint = data_fingerprint(DEFAULT_DATA)
-    if path.exists() and saved_fingerprint(path) == fingerprint:
+    if path.exists() and saved_fingerprint(path) in (fingerprint, CUSTOM):
         try:
             return NluEngine.load(path, catalog)
         except ModelError as exc:
             log.warning("%s", exc)
     if announce:
         reason = "chưa có mô hình đã lưu" if not path.exists() else "dữ liệu huấn luyện đã thay đổi"
-        announce(f"Đang huấn luyện mô hình hiểu câu hỏi ({reason}), chỉ mất ít giây...")
+        announce(f"Đang huấn luyện mô hình hiểu câu hỏi ({reason}), chỉ mất vài giây...")
     engine, report = NluEngine.train(catalog)
     engine.save(path, fingerprint=fingerprint)
     if announce:

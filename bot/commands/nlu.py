@@ -83,7 +83,8 @@ def train(settings: Settings, data: Path, out: Path | None, no_generated: bool) 
     templates = None if no_generated else (DEFAULT_DATA / "templates.yml")
     engine, report = NluEngine.train(catalog, data=data, templates=templates)
     target = out or settings.model_path
-    engine.save(target, fingerprint=data_fingerprint(data) if data == DEFAULT_DATA else "")
+    custom = data.resolve() != DEFAULT_DATA.resolve() or templates is None
+    engine.save(target, fingerprint=data_fingerprint(data), custom=custom)
     click.echo(
         f"Đã huấn luyện {len(report.intents)} ý định trên {report.examples} ví dụ "
         f"({report.from_files} từ tệp, {report.generated} sinh từ tên thủ tục) trong {report.seconds:.1f} giây."
@@ -102,7 +103,7 @@ def train(settings: Settings, data: Path, out: Path | None, no_generated: bool) 
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Ghi báo cáo JSON vào tệp này.")
 @click.pass_obj
 def test_cmd(settings: Settings, data: Path, model: Path | None, report_path: Path | None) -> None:
-    """Đánh giá mô hình: độ chính xác, precision/recall/F1 theo ý định, các cặp hay nhầm."""
+    """Đánh giá mô hình: độ chính xác, precision, recall và F1 theo ý định, các cặp ý định hay bị nhầm."""
     db, repo = open_repository(settings)
     if model is not None:
         engine = NluEngine.load(model, catalog_entries(repo.catalog()))

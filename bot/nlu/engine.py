@@ -144,7 +144,7 @@ class NluEngine:
         report = TrainingReport(len(everything), len(examples), len(generated), time.perf_counter() - started, counts)
         return engine, report
 
-    def save(self, path: Path, fingerprint: str = "") -> None:
+    def save(self, path: Path, fingerprint: str = "", custom: bool = False) -> None:
         """Write the classifier (the catalog is not saved: it is read afresh at load).
         `fingerprint` identifies the training data, so a stale model can be told apart."""
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +159,8 @@ class NluEngine:
             pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)
         # Beside the model, what it was trained on: read without unpickling (or importing sklearn).
-        sidecar(path).write_text(json.dumps({"format": MODEL_FORMAT, "data": fingerprint}), encoding="utf-8")
+        meta = {"format": MODEL_FORMAT, "data": fingerprint, "custom": custom}
+        sidecar(path).write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path, catalog: Sequence[CatalogEntry]) -> NluEngine:
@@ -178,6 +179,10 @@ class NluEngine:
         return cls(payload["classifier"], catalog, threshold=payload.get("threshold", CONFIDENCE_THRESHOLD))
 
 
+CUSTOM = "custom"
+"""Fingerprint of a model trained on data other than ours: kept, never retrained over."""
+
+
 def sidecar(model: Path) -> Path:
     return model.with_name(model.name + ".json")
 
@@ -190,6 +195,8 @@ def saved_fingerprint(model: Path) -> str | None:
         return None
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
         return None
+    if meta.get("custom"):
+        return CUSTOM
     return str(meta.get("data") or "") or None
 
 

@@ -25,7 +25,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     db, _repo = open_repository(settings)
     db.dispose()
     if not model_is_current(settings):
-        click.echo("Đang huấn luyện mô hình hiểu câu hỏi (chỉ lần đầu, mất ít giây)...", err=True)
+        click.echo("Đang huấn luyện mô hình hiểu câu hỏi (chỉ lần đầu, mất vài giây)...", err=True)
         subprocess.run([sys.executable, "-m", "bot", "nlu", "train"], check=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(

@@ -88,3 +88,25 @@ def test_widget_is_usable_on_a_phone_and_by_keyboard(browser_page, assistant, se
         page.screenshot(path=str(artifacts / "widget-phone.png"))
         page.keyboard.press("Escape")
         assert launcher.get_attribute("aria-expanded") == "false"
+
+
+def test_html_in_a_staff_answer_is_shown_as_text(browser_page, assistant, settings_for, kb_copy) -> None:
+    from knowledge.editing import save_faq
+
+    answer = '<b>Mang giấy hẹn</b> <img src=x onerror="alert(2)">'
+    save_faq(kb_copy, None, {"questions": ["quên giấy hẹn thì làm sao"], "answer": answer, "procedure": None,
+                             "active": True}, "lan")
+    assistant.refresh()
+    page = browser_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    app = create_app(settings_for(kb_copy), assistant)
+    with serve(app) as base:
+        page.goto(base + "/")
+        page.get_by_role("button", name="Mở Trợ lý Một cửa").click()
+        box = page.get_by_label("Nhập câu hỏi")
+        box.fill("quên giấy hẹn thì làm sao")
+        box.press("Enter")
+        page.locator(".mc-bot", has_text="<b>Mang giấy hẹn</b>").wait_for(timeout=15000)
+        assert page.locator(".mc-log b, .mc-log img").count() == 0
+        assert dialogs == []

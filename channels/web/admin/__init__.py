@@ -470,7 +470,8 @@ def mount_admin(app: FastAPI, settings: Settings, assistant: Assistant) -> None:
     def links(code: str) -> dict[str, str]:
         found = {"web": f"{settings.public_url}/?p={code}"}
         if settings.telegram_bot_name:
-            found["telegram"] = f"https://t.me/{settings.telegram_bot_name}?start={code}"
+            # Telegram allows only letters, digits, "_" and "-" in start parameters.
+            found["telegram"] = f"https://t.me/{settings.telegram_bot_name}?start={code.replace('.', '_')}"
         return found
 
     @router.get("/qr/{code}", response_class=HTMLResponse)

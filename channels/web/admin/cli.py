@@ -23,7 +23,7 @@ def admin() -> None:
     type=click.Choice(ROLES),
     default="editor",
     show_default=True,
-    help="editor: sửa thủ tục, câu hỏi thường gặp, đơn vị; admin: thêm cả quản lý tài khoản.",
+    help="editor: sửa thủ tục, câu hỏi thường gặp, đơn vị; admin: như editor, thêm quyền quản lý tài khoản.",
 )
 @click.option("--password-stdin", is_flag=True, help="Đọc mật khẩu từ stdin (cho script).")
 @click.pass_obj
