@@ -163,19 +163,3 @@ class ConversationStore:
             if not useful:
                 s.add(InboxItem(message_id=message_id, reason="wrong"))
         return True
-
-    def transcript(self, channel: str, sender: str, limit: int = 100) -> list[tuple[str, str]]:
-        """(direction, text) of a conversation, oldest first."""
-        with self.db.sessions() as s:
-            conv_id = s.scalar(
-                select(Conversation.id).where(Conversation.channel == channel, Conversation.sender == sender)
-            )
-            if conv_id is None:
-                return []
-            rows = s.execute(
-                select(Message.direction, Message.text)
-                .where(Message.conversation_id == conv_id)
-                .order_by(Message.id.desc())
-                .limit(limit)
-            ).all()
-        return [(d, t) for d, t in reversed(rows)]

@@ -22,7 +22,7 @@ from knowledge.models import (
     Unit,
 )
 from knowledge.parsing import parse_fee
-from knowledge.types import Channel, DocumentGroup
+from knowledge.types import Channel, DocumentGroup, channel_row, document_row
 
 CHANNELS = {c.value for c in Channel}
 GROUPS = {g.value for g in DocumentGroup}
@@ -38,29 +38,8 @@ def procedure_snapshot(p: Procedure) -> dict[str, Any]:
         "active": p.active,
         "popularity": p.popularity,
         "aliases": [a.text for a in p.aliases],
-        "channels": [
-            {
-                "channel": c.channel,
-                "time_value": c.time_value,
-                "time_unit": c.time_unit,
-                "time_text": c.time_text,
-                "fee_amount": c.fee_amount,
-                "fee_text": c.fee_text,
-                "description": c.description,
-            }
-            for c in p.channels
-        ],
-        "documents": [
-            {
-                "name": d.name,
-                "originals": d.originals,
-                "copies": d.copies,
-                "group": d.group,
-                "condition": d.condition,
-                "forms": list(d.forms or []),
-            }
-            for d in p.documents
-        ],
+        "channels": [channel_row(c) for c in p.channels],
+        "documents": [document_row(d) for d in p.documents],
     }
 
 
@@ -271,15 +250,32 @@ def _check_version(found: int, expected: int | None, what: str, s: Session, enti
         )
 
 
+EDITABLE = (selectinload(Procedure.aliases), selectinload(Procedure.channels), selectinload(Procedure.documents))
+"""What a procedure snapshot reads, loaded with the procedure."""
+
+
 def _load_procedure(s: Session, code: str) -> Procedure:
-    p = s.scalar(
-        select(Procedure)
-        .where(Procedure.code == code)
-        .options(selectinload(Procedure.aliases), selectinload(Procedure.channels), selectinload(Procedure.documents))
-    )
+    p = s.scalar(select(Procedure).where(Procedure.code == code).options(*EDITABLE))
     if p is None:
         raise NotFoundError(f"Không có thủ tục mã {code}.")
     return p
+
+
+def _load_faq(s: Session, faq_id: int) -> Faq:
+    f = s.scalar(select(Faq).where(Faq.id == faq_id).options(selectinload(Faq.questions)))
+    if f is None:
+        raise NotFoundError(f"Không có câu hỏi thường gặp mã {faq_id}.")
+    return f
+
+
+def _create_faq(s: Session, data: dict[str, Any], username: str) -> Faq:
+    """A new FAQ from cleaned data, audited as a creation."""
+    f = Faq(answer=data["answer"])
+    s.add(f)
+    _apply_faq(f, data)
+    s.flush()
+    _audit(s, username, "faq", str(f.id), "create", None, faq_snapshot(f))
+    return f
 
 
 def get_procedure_snapshot(db: Database, code: str) -> tuple[dict[str, Any], int]:
@@ -317,16 +313,9 @@ def save_faq(
     clean = clean_faq(data)
     with db.session() as s:
         if faq_id is None:
-            f = Faq(answer=clean["answer"])
-            s.add(f)
-            _apply_faq(f, clean)
-            s.flush()
-            _audit(s, username, "faq", str(f.id), "create", None, faq_snapshot(f))
+            f = _create_faq(s, clean, username)
         else:
-            found = s.scalar(select(Faq).where(Faq.id == faq_id).options(selectinload(Faq.questions)))
-            if found is None:
-                raise NotFoundError("Không có câu hỏi thường gặp này.")
-            f = found
+            f = _load_faq(s, faq_id)
             _check_version(f.version, expected_version, "Câu hỏi thường gặp", s, "faq", str(faq_id))
             before = faq_snapshot(f)
             _apply_faq(f, clean)
@@ -338,9 +327,7 @@ def save_faq(
 
 def get_faq(db: Database, faq_id: int) -> tuple[dict[str, Any], int]:
     with db.sessions() as s:
-        f = s.scalar(select(Faq).where(Faq.id == faq_id).options(selectinload(Faq.questions)))
-        if f is None:
-            raise NotFoundError("Không có câu hỏi thường gặp này.")
+        f = _load_faq(s, faq_id)
         return faq_snapshot(f), f.version
 
 
@@ -387,9 +374,7 @@ def revert(db: Database, entry_id: int, username: str) -> AuditEntry:
             s.flush()
             new = _audit(s, username, "procedure", entry.entity_key, "revert", current, procedure_snapshot(p))
         elif entry.entity == "faq":
-            f = s.scalar(select(Faq).where(Faq.id == int(entry.entity_key)).options(selectinload(Faq.questions)))
-            if f is None:
-                raise NotFoundError("Câu hỏi thường gặp này không còn.")
+            f = _load_faq(s, int(entry.entity_key))
             current = faq_snapshot(f)
             if entry.before is None:  # undo a creation: switch it off
                 f.active = False

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from knowledge.types import FaqInfo, ProcedureInfo
+from knowledge.types import FaqInfo, ProcedureInfo, channel_row, document_row
 
 
 def procedure_to_dict(p: ProcedureInfo, with_sources: bool = True) -> dict[str, Any]:
@@ -27,30 +27,8 @@ def procedure_to_dict(p: ProcedureInfo, with_sources: bool = True) -> dict[str, 
         "active": p.active,
         "popularity": p.popularity,
         "aliases": list(p.aliases),
-        "documents": [
-            {
-                "name": d.name,
-                "originals": d.originals,
-                "copies": d.copies,
-                "group": d.group.value,
-                "condition": d.condition,
-                "forms": list(d.forms),
-                "section": d.section,
-            }
-            for d in p.documents
-        ],
-        "channels": [
-            {
-                "channel": c.channel.value,
-                "time_value": c.time_value,
-                "time_unit": c.time_unit,
-                "time_text": c.time_text,
-                "fee_amount": c.fee_amount,
-                "fee_text": c.fee_text,
-                "description": c.description,
-            }
-            for c in p.channels
-        ],
+        "documents": [document_row(d) | {"section": d.section} for d in p.documents],
+        "channels": [channel_row(c) for c in p.channels],
         "steps": list(p.steps),
         "legal_basis": [{"title": lb.title, "number": lb.number} for lb in p.legal_basis],
         "requirements": p.requirements,

@@ -20,6 +20,7 @@ from knowledge.db import Database, bump_revision
 from knowledge.errors import ImportFileError, RecordError
 from knowledge.models import Document, LegalBasis, Meta, Procedure, Step, SubmissionChannel
 from knowledge.parsing import NO_INFO, ParsedProcedure, clean, parse_record
+from knowledge.types import channel_row, document_row
 
 log = logging.getLogger(__name__)
 
@@ -183,34 +184,10 @@ def _procedure_row(p: ParsedProcedure, now: datetime) -> dict[str, Any]:
 def _child_rows(pid: int, p: ParsedProcedure) -> dict[Any, list[dict[str, Any]]]:
     return {
         Document: [
-            {
-                "procedure_id": pid,
-                "position": i,
-                "name": d.name,
-                "originals": d.originals,
-                "copies": d.copies,
-                "group": d.group.value,
-                "condition": d.condition,
-                "forms": list(d.forms),
-                "section": d.section,
-                "source_text": d.source_text,
-            }
+            {"procedure_id": pid, "position": i, "section": d.section, "source_text": d.source_text} | document_row(d)
             for i, d in enumerate(p.documents)
         ],
-        SubmissionChannel: [
-            {
-                "procedure_id": pid,
-                "position": i,
-                "channel": c.channel.value,
-                "time_value": c.time_value,
-                "time_unit": c.time_unit,
-                "time_text": c.time_text,
-                "fee_amount": c.fee_amount,
-                "fee_text": c.fee_text,
-                "description": c.description,
-            }
-            for i, c in enumerate(p.channels)
-        ],
+        SubmissionChannel: [{"procedure_id": pid, "position": i} | channel_row(c) for i, c in enumerate(p.channels)],
         Step: [{"procedure_id": pid, "position": i, "text": s} for i, s in enumerate(p.steps)],
         LegalBasis: [
             {"procedure_id": pid, "position": i, "title": lb.title, "number": lb.number}

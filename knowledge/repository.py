@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import selectinload
 
 from knowledge.db import REVISION_KEY, Database
 from knowledge.models import Alias, Document, Faq, LegalBasis, Meta, Procedure, Step, SubmissionChannel, Unit
@@ -23,57 +23,6 @@ from knowledge.types import (
     ProcedureSummary,
     UnitInfo,
 )
-
-
-def to_procedure_info(p: Procedure, with_sources: bool = False) -> ProcedureInfo:
-    return ProcedureInfo(
-        code=p.code,
-        name=p.name,
-        levels=frozenset(p.levels or ()),
-        kind=p.kind,
-        field=p.field,
-        ministry=p.ministry,
-        subjects=p.subjects,
-        agency=p.agency,
-        address=p.address,
-        decision=p.decision,
-        source_url=p.source_url,
-        documents=tuple(
-            DocumentInfo(
-                name=d.name,
-                originals=d.originals,
-                copies=d.copies,
-                group=DocumentGroup(d.group),
-                condition=d.condition,
-                forms=tuple(d.forms or ()),
-                section=d.section,
-                source_text=d.source_text,
-            )
-            for d in p.documents
-        ),
-        channels=tuple(
-            ChannelInfo(
-                channel=Channel(c.channel),
-                time_value=c.time_value,
-                time_unit=c.time_unit,
-                time_text=c.time_text,
-                fee_amount=c.fee_amount,
-                fee_text=c.fee_text,
-                description=c.description,
-            )
-            for c in p.channels
-        ),
-        steps=tuple(s.text for s in p.steps),
-        legal_basis=tuple(LegalBasisInfo(title=lb.title, number=lb.number) for lb in p.legal_basis),
-        requirements=p.requirements,
-        result=p.result,
-        aliases=tuple(a.text for a in p.aliases),
-        popularity=p.popularity,
-        active=p.active,
-        version=p.version,
-        sources=dict(p.sources or {}) if with_sources else {},
-    )
-
 
 _CHILD_TABLES = {
     "documents": Document.__table__,
@@ -159,15 +108,6 @@ def to_faq_info(f: Faq) -> FaqInfo:
     )
 
 
-_FULL = (
-    selectinload(Procedure.documents),
-    selectinload(Procedure.channels),
-    selectinload(Procedure.steps),
-    selectinload(Procedure.legal_basis),
-    selectinload(Procedure.aliases),
-)
-
-
 class Repository:
     """Queries the assistant, the CLI and the admin pages share."""
 
@@ -180,12 +120,17 @@ class Repository:
         found = self._load([code.strip()], with_sources)
         return found[0] if found else None
 
-    def _load(self, codes: list[str], with_sources: bool) -> list[ProcedureInfo]:
+    def _load(self, codes: list[str] | None, with_sources: bool) -> list[ProcedureInfo]:
+        """The procedures with these codes, in that order (all of them, by code, for None)."""
         # Plain Core selects: this is the per-message path, where ORM hydration costs more
         # than the queries themselves.
-        cols = [c for c in Procedure.__table__.c if with_sources or c.name != "sources"]
+        table = Procedure.__table__
+        cols = [c for c in table.c if with_sources or c.name != "sources"]
+        query = select(*cols).order_by(table.c.code)
+        if codes is not None:
+            query = query.where(table.c.code.in_(codes))
         with self.db.engine.connect() as conn:
-            rows = conn.execute(select(*cols).where(Procedure.__table__.c.code.in_(codes))).mappings().all()
+            rows = conn.execute(query).mappings().all()
             if not rows:
                 return []
             ids = [r["id"] for r in rows]
@@ -199,16 +144,13 @@ class Repository:
                     grouped.setdefault(child["procedure_id"], []).append(child)
                 children[name] = grouped
         infos = {r["code"]: _info_from_rows(r, {k: v.get(r["id"], []) for k, v in children.items()}) for r in rows}
-        return [infos[c] for c in codes if c in infos]
+        return list(infos.values()) if codes is None else [infos[c] for c in codes if c in infos]
 
     def procedures(self, codes: Iterable[str]) -> list[ProcedureInfo]:
         return self._load(list(codes), with_sources=False)
 
     def all_procedures(self, with_sources: bool = False) -> list[ProcedureInfo]:
-        options = (*_FULL, undefer(Procedure.sources)) if with_sources else _FULL
-        with self.db.sessions() as s:
-            rows = s.scalars(select(Procedure).order_by(Procedure.code).options(*options)).all()
-            return [to_procedure_info(r, with_sources) for r in rows]
+        return self._load(None, with_sources)
 
     def catalog(self, include_inactive: bool = False) -> list[ProcedureSummary]:
         """Every procedure's name, levels, aliases and popularity: what the NLU needs."""
@@ -296,8 +238,3 @@ class Repository:
                 revision=int(rev) if rev else 0,
                 updated_at=s.scalar(select(func.max(Procedure.updated_at))),
             )
-
-
-def codes_exist(db: Database, codes: Sequence[str]) -> set[str]:
-    with db.sessions() as s:
-        return set(s.scalars(select(Procedure.code).where(Procedure.code.in_(list(codes)))))

@@ -19,9 +19,13 @@ from sqlalchemy.orm import selectinload
 
 from knowledge.db import Database, bump_revision
 from knowledge.editing import (
+    EDITABLE,
     _apply_faq,
     _apply_procedure,
     _audit,
+    _create_faq,
+    _load_faq,
+    _load_procedure,
     clean_faq,
     clean_procedure,
     faq_snapshot,
@@ -97,13 +101,7 @@ class ImportResult:
 
 def snapshots(db: Database, codes: list[str] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     with db.sessions() as s:
-        q = (
-            select(Procedure)
-            .order_by(Procedure.code)
-            .options(
-                selectinload(Procedure.aliases), selectinload(Procedure.channels), selectinload(Procedure.documents)
-            )
-        )
+        q = select(Procedure).order_by(Procedure.code).options(*EDITABLE)
         if codes:
             q = q.where(Procedure.code.in_(codes))
         procs = [procedure_snapshot(p) for p in s.scalars(q)]
@@ -313,15 +311,7 @@ def apply_import(db: Database, plan: ImportPlan, username: str) -> ImportResult:
     changed_p = changed_f = 0
     with db.session() as s:
         for code, data in plan.procedures.items():
-            p = s.scalar(
-                select(Procedure)
-                .where(Procedure.code == code)
-                .options(
-                    selectinload(Procedure.aliases), selectinload(Procedure.channels), selectinload(Procedure.documents)
-                )
-            )
-            if p is None:
-                raise UsageError(f"Không có thủ tục mã {code}.")
+            p = _load_procedure(s, code)
             before = procedure_snapshot(p)
             if clean_procedure(before) == data:
                 continue
@@ -331,16 +321,10 @@ def apply_import(db: Database, plan: ImportPlan, username: str) -> ImportResult:
             changed_p += 1
         for faq_id, data in plan.faqs:
             if faq_id is None:
-                f = Faq(answer=data["answer"])
-                s.add(f)
-                _apply_faq(f, data)
-                s.flush()
-                _audit(s, username, "faq", str(f.id), "create", None, faq_snapshot(f))
+                _create_faq(s, data, username)
                 changed_f += 1
                 continue
-            found = s.scalar(select(Faq).where(Faq.id == faq_id).options(selectinload(Faq.questions)))
-            if found is None:
-                raise UsageError(f"Không có câu hỏi thường gặp mã {faq_id}.")
+            found = _load_faq(s, faq_id)
             before = faq_snapshot(found)
             if clean_faq(before) == data:
                 continue

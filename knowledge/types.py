@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Channel(StrEnum):
@@ -192,3 +193,28 @@ class KbStats:
     by_field: tuple[tuple[str, int], ...]
     revision: int
     updated_at: datetime | None
+
+
+def channel_row(c: Any) -> dict[str, Any]:
+    """The stored fields of a submission channel (a ChannelInfo or a database row) as a dict."""
+    return {
+        "channel": getattr(c.channel, "value", c.channel),
+        "time_value": c.time_value,
+        "time_unit": c.time_unit,
+        "time_text": c.time_text,
+        "fee_amount": c.fee_amount,
+        "fee_text": c.fee_text,
+        "description": c.description,
+    }
+
+
+def document_row(d: Any) -> dict[str, Any]:
+    """The staff-editable fields of a document (a DocumentInfo or a database row) as a dict."""
+    return {
+        "name": d.name,
+        "originals": d.originals,
+        "copies": d.copies,
+        "group": getattr(d.group, "value", d.group),
+        "condition": d.condition,
+        "forms": list(d.forms or ()),
+    }

@@ -23,7 +23,7 @@ from bot.runtime import catalog_entries
 from bot.settings import Settings
 from bot.types import Reply
 from knowledge.repository import Repository
-from knowledge.types import UnitInfo
+from knowledge.types import ProcedureInfo, UnitInfo
 
 log = logging.getLogger(__name__)
 
@@ -76,26 +76,26 @@ class AspectAction(Action):
     def name(self) -> str:
         return f"action_{self.intent}"
 
-    def resolve(self, tracker: Tracker) -> str | None:
+    def resolve(self, tracker: Tracker) -> ProcedureInfo | None:
         k = self.knowledge.fresh()
         value = next(tracker.get_latest_entity_values("procedure"), None)
-        if isinstance(value, str) and k.repo.procedure(value) is not None:
-            return value
+        found = k.repo.procedure(value) if isinstance(value, str) else None
+        if found is not None:
+            return found
         text = str((tracker.latest_message or {}).get("text") or "")
         if text and not text.startswith("/"):
             match = k.matcher.match(k.normalizer(text).key)
             if match.best is not None:
-                return match.best.code
+                return k.repo.procedure(match.best.code)
             if match.content_words:
                 return None  # names a procedure we do not have: never answer another one
         slot = tracker.get_slot("procedure")
-        return slot if isinstance(slot, str) and k.repo.procedure(slot) is not None else None
+        return k.repo.procedure(slot) if isinstance(slot, str) else None
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        code = self.resolve(tracker)
-        p = self.knowledge.repo.procedure(code) if code else None
+        p = self.resolve(tracker)
         if p is None:
             dispatcher.utter_message(text=self.knowledge.say("ask_which_procedure"))
             return []
