@@ -351,6 +351,6 @@ def build_assistant(settings: Settings, announce: Any = None) -> Assistant:
     """The assistant over the configured database, training the NLU model if none is saved."""
     from bot.runtime import load_engine, open_repository
 
-    db, repo = open_repository(settings)
+    db, repo = open_repository(settings, announce=announce)
     engine = load_engine(settings, repo, announce=announce)
     return Assistant(settings, db, engine)

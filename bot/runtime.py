@@ -11,6 +11,7 @@ from bot.nlu.types import CatalogEntry
 from bot.settings import Settings
 from knowledge.db import Database
 from knowledge.repository import Repository
+from knowledge.seed import initialise
 from knowledge.types import ProcedureSummary
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,16 @@ def load_engine(settings: Settings, repo: Repository, announce: Callable[[str], 
     return engine
 
 
-def open_repository(settings: Settings) -> tuple[Database, Repository]:
+def open_repository(
+    settings: Settings, announce: Callable[[str], None] | None = None
+) -> tuple[Database, Repository]:
+    """The configured knowledge base. The embedded SQLite default is created from the shipped data
+    on first use (saying so through `announce`), so `parse` and `converse` work on a fresh
+    checkout; a server database (PostgreSQL) must be initialised with `motcua kb init`."""
     db = Database(settings.database_url)
+    if db.engine.url.get_backend_name() == "sqlite" and not db.is_initialised():
+        if announce:
+            announce(f"Chưa có cơ sở tri thức tại {db.safe_url}; đang tạo từ dữ liệu kèm theo (khoảng 10 giây)...")
+        initialise(db)
     db.require_initialised()
     return db, Repository(db)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from knowledge.db import Database, bump_revision
 from knowledge.errors import ImportFileError
+from knowledge.importer import SHIPPED_NATIONAL, ImportReport, Progress, import_national
 from knowledge.models import Alias, Faq, FaqQuestion, Procedure, Unit
 from knowledge.text import fold
 
@@ -137,6 +138,33 @@ def load_faqs(db: Database, path: Path = FAQS) -> int:
             )
         bump_revision(s)
     return len(items)
+
+
+@dataclass(frozen=True, slots=True)
+class InitReport:
+    national: ImportReport
+    aliases: SeedReport
+    units: int
+    faqs: int
+
+
+def initialise(db: Database, *, force: bool = False, progress: Progress | None = None) -> InitReport:
+    """Create the schema and load the shipped knowledge: national records, aliases, units, FAQs.
+    Safe to run again: an unchanged national file is skipped and staff edits are kept."""
+    step = progress or (lambda stage, done, total: None)
+    step("Tạo lược đồ cơ sở dữ liệu", 0, 1)
+    db.migrate()
+    step("Tạo lược đồ cơ sở dữ liệu", 1, 1)
+    national = import_national(db, SHIPPED_NATIONAL, force=force, progress=progress)
+    stage = "Tên gọi thường dùng, đơn vị, câu hỏi thường gặp"
+    step(stage, 0, 3)
+    aliases = load_aliases(db)
+    step(stage, 1, 3)
+    units = load_units(db)
+    step(stage, 2, 3)
+    faqs = load_faqs(db)
+    step(stage, 3, 3)
+    return InitReport(national, aliases, units, faqs)
 
 
 def duplicate_aliases(db: Database) -> list[tuple[str, list[str]]]:

@@ -15,9 +15,9 @@ from bot.settings import Settings
 from knowledge.db import Database
 from knowledge.errors import NotFoundError, UsageError
 from knowledge.export import faq_to_dict, procedure_to_dict, write_jsonl, write_yaml
-from knowledge.importer import QUALITY_LABELS, SHIPPED_NATIONAL, ImportReport, import_national
+from knowledge.importer import QUALITY_LABELS, ImportReport, import_national
 from knowledge.repository import Repository
-from knowledge.seed import duplicate_aliases, load_aliases, load_faqs, load_units
+from knowledge.seed import duplicate_aliases, initialise
 from knowledge.types import ProcedureInfo
 
 err = Console(stderr=True)
@@ -57,9 +57,6 @@ def init(settings: Settings, force: bool) -> None:
     """Tạo lược đồ và nạp dữ liệu kèm theo: thủ tục quốc gia, tên gọi, đơn vị, câu hỏi thường gặp."""
     db = open_db(settings, require=False)
     with _progress() as bar:
-        task = bar.add_task("Tạo lược đồ cơ sở dữ liệu", total=1)
-        db.migrate()
-        bar.update(task, completed=1)
         tasks: dict[str, TaskID] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
@@ -67,16 +64,10 @@ def init(settings: Settings, force: bool) -> None:
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        report = import_national(db, SHIPPED_NATIONAL, force=force, progress=on_progress)
-        if report.unchanged_file:
+        report = initialise(db, force=force, progress=on_progress)
+        if report.national.unchanged_file:
             bar.add_task("Dữ liệu quốc gia đã được nhập trước đó (không đổi)", total=1, completed=1)
-        task = bar.add_task("Tên gọi thường dùng, đơn vị, câu hỏi thường gặp", total=3)
-        aliases = load_aliases(db)
-        bar.update(task, advance=1)
-        units = load_units(db)
-        bar.update(task, advance=1)
-        faqs = load_faqs(db)
-        bar.update(task, advance=1)
+    aliases, units, faqs = report.aliases, report.units, report.faqs
     stats = Repository(db).stats()
     click.echo(
         f"Xong: {stats.procedures} thủ tục ({stats.ward_level} cấp xã), {stats.aliases} tên gọi "

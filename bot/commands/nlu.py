@@ -47,7 +47,7 @@ def emit(obj: dict[str, Any]) -> None:
 @click.pass_obj
 def parse(settings: Settings) -> None:
     """Phân tích câu hỏi (mỗi dòng stdin: văn bản hoặc {"text": ...}) thành ý định và thủ tục, in JSON lines."""
-    db, repo = open_repository(settings)
+    db, repo = open_repository(settings, announce=_stderr)
     engine = load_engine(settings, repo, announce=_stderr)
     db.dispose()
     stdin: Any = click.get_text_stream("stdin", errors="replace")  # type: ignore[operator]
@@ -76,7 +76,7 @@ def nlu() -> None:
 @click.pass_obj
 def train(settings: Settings, data: Path, out: Path | None, no_generated: bool) -> None:
     """Huấn luyện bộ phân loại ý định từ dữ liệu Rasa và lưu mô hình."""
-    db, repo = open_repository(settings)
+    db, repo = open_repository(settings, announce=_stderr)
     catalog = catalog_entries(repo.catalog())
     db.dispose()
     _stderr(f"Huấn luyện từ {data} ...")
@@ -104,7 +104,7 @@ def train(settings: Settings, data: Path, out: Path | None, no_generated: bool) 
 @click.pass_obj
 def test_cmd(settings: Settings, data: Path, model: Path | None, report_path: Path | None) -> None:
     """Đánh giá mô hình: độ chính xác, precision, recall và F1 theo ý định, các cặp ý định hay bị nhầm."""
-    db, repo = open_repository(settings)
+    db, repo = open_repository(settings, announce=_stderr)
     if model is not None:
         engine = NluEngine.load(model, catalog_entries(repo.catalog()))
     else:

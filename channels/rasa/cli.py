@@ -26,7 +26,7 @@ def export_cmd(settings: Settings, target: Path, action_port: int) -> None:
 
     if target.exists() and not target.is_dir():
         raise click.UsageError(f"{target} không phải thư mục.")
-    db, repo = open_repository(settings)
+    db, repo = open_repository(settings, announce=lambda m: click.echo(m, err=True))
     files = export_project(target, repo.catalog(), load_responses(), repo.unit(settings.default_unit), action_port)
     db.dispose()
     for f in files:
@@ -46,7 +46,7 @@ def actions(settings: Settings, host: str, port: int) -> None:
         raise click.ClickException("Cần rasa-sdk: pip install '.[rasa]'") from exc
     from channels.rasa.actions import Knowledge, build_executor
 
-    _db, repo = open_repository(settings)
+    _db, repo = open_repository(settings, announce=lambda m: click.echo(m, err=True))
     app = create_app(build_executor(Knowledge(settings, repo)), cors_origins=None)
     click.echo(f"Máy chủ hành động: http://{host}:{port}/webhook", err=True)
     app.run(host=host, port=port, single_process=True, access_log=False, motd=False)

@@ -22,7 +22,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     # Train and save the model once, before the workers start and each loads it; in a child
     # process, so this supervising process stays small.
-    db, _repo = open_repository(settings)
+    db, _repo = open_repository(settings, announce=lambda m: click.echo(m, err=True))
     db.dispose()
     if not model_is_current(settings):
         click.echo("Đang huấn luyện mô hình hiểu câu hỏi (chỉ lần đầu, mất vài giây)...", err=True)

@@ -59,12 +59,19 @@ def test_parse_streams_one_line_per_input_and_survives_bad_input(env: dict[str, 
     assert rows[0]["intent"] == "out_of_scope" and rows[0]["procedure"] is None
 
 
-def test_parse_trains_on_first_use_and_says_so(env: dict[str, str], tmp_path: Path) -> None:
-    env = {**env, "MOTCUA_MODEL_PATH": str(tmp_path / "fresh" / "model.pkl")}
-    out = run(["parse"], env, "xin chào\n")
-    assert out.returncode == 0
-    assert "Đang huấn luyện" in out.stderr and json.loads(out.stdout)["intent"] == "greet"
-    assert (tmp_path / "fresh" / "model.pkl").exists()
+def test_parse_on_a_fresh_checkout_builds_the_knowledge_base_and_model_and_says_so(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {k: v for k, v in env.items() if k != "MOTCUA_DATABASE_URL"}
+    env |= {"MOTCUA_DB_PATH": str(tmp_path / "fresh" / "kb.db"), "MOTCUA_MODEL_PATH": str(tmp_path / "fresh" / "m.pkl")}
+    out = run(["parse"], env, "xin chào\nle phi dang ky ket hon\n")
+    assert out.returncode == 0, out.stderr
+    assert "đang tạo từ dữ liệu kèm theo" in out.stderr and "Đang huấn luyện" in out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert rows[0]["intent"] == "greet" and rows[1]["procedure"]["code"] == "1.000894"
+    assert (tmp_path / "fresh" / "m.pkl").exists()
+    again = run(["parse"], env, "xin chào\n")
+    assert again.returncode == 0 and "đang tạo" not in again.stderr and "Đang huấn luyện" not in again.stderr
 
 
 def test_nlu_train_and_test_on_any_rasa_data(env: dict[str, str], tmp_path: Path) -> None:
