@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot import payloads
 from bot.actions import ACTIONS, ActionContext
@@ -298,14 +298,14 @@ class _Turn:
         key = fold(text)
         if not key:
             return None
-        best: tuple[float, FaqInfo | None] = (0.0, None)
-        for question, f in self.a.snapshot().faqs:
-            score = fuzz.token_sort_ratio(key, question)
-            if score > best[0]:
-                best = (score, f)
-        if best[1] is None or best[0] < threshold:
+        faqs = self.a.snapshot().faqs
+        found = process.extractOne(
+            key, [question for question, _f in faqs], scorer=fuzz.token_sort_ratio, score_cutoff=threshold
+        )
+        if found is None:
             return None
-        return Turn(intent, best[1].procedure_code, (Reply(best[1].answer),), outcome="faq")
+        best = faqs[found[2]][1]
+        return Turn(intent, best.procedure_code, (Reply(best.answer),), outcome="faq")
 
     def from_payload(self, intent: str, entities: dict[str, Any]) -> Turn:
         if intent == "feedback":

@@ -13,8 +13,16 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+_ANY_NUMBER = re.compile(r"\d(?:[\s.-]?\d){8}")
+"""Nine digits or more in a row: without one, only an e-mail address can need masking."""
+
+
 def mask(text: str) -> str:
     """ "CCCD 001203004567, sđt 0912 345 678" -> "CCCD [số định danh], sđt [số điện thoại]"."""
-    for pattern, label in _PATTERNS:
-        text = pattern.sub(label, text)
+    email, *numbers = _PATTERNS
+    if "@" in text:
+        text = email[0].sub(email[1], text)
+    if _ANY_NUMBER.search(text):
+        for pattern, label in numbers:
+            text = pattern.sub(label, text)
     return text

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from knowledge.db import Database
@@ -16,6 +16,21 @@ from knowledge.models import Conversation, Feedback, InboxItem, Message
 _CONV = cast(Table, Conversation.__table__)
 _MSG = cast(Table, Message.__table__)
 _INBOX = cast(Table, InboxItem.__table__)
+
+# Built once: these run for every message, and building a statement costs more than running it.
+_FIND = select(_CONV.c.id, _CONV.c.state, _CONV.c.updated_at).where(
+    _CONV.c.channel == bindparam("b_channel"), _CONV.c.sender == bindparam("b_sender")
+)
+_FIND_ID = select(_CONV.c.id).where(_CONV.c.channel == bindparam("b_channel"), _CONV.c.sender == bindparam("b_sender"))
+_OPEN = insert(_CONV).returning(_CONV.c.id)
+_TOUCH = update(_CONV).where(_CONV.c.id == bindparam("b_id"))
+_TOUCH_STATE = _TOUCH.values(state=bindparam("state"), updated_at=bindparam("updated_at"))
+_TOUCH_UNIT = _TOUCH.values(
+    state=bindparam("state"), updated_at=bindparam("updated_at"), unit_code=bindparam("unit_code")
+)
+_ASK = insert(_MSG).returning(_MSG.c.id)
+_ANSWER = insert(_MSG)
+_FLAG = insert(_INBOX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +78,7 @@ class ConversationStore:
 
     def recall(self, channel: str, sender: str) -> Memory:
         with self.db.engine.connect() as conn:
-            row = conn.execute(
-                select(_CONV.c.id, _CONV.c.state, _CONV.c.updated_at).where(
-                    _CONV.c.channel == channel, _CONV.c.sender == sender
-                )
-            ).first()
+            row = conn.execute(_FIND, {"b_channel": channel, "b_sender": sender}).first()
         if row is None:
             return Memory(None, {})
         fresh = datetime.now(UTC) - _aware(row.updated_at) <= self.ttl
@@ -82,12 +93,10 @@ class ConversationStore:
                 with self.db.engine.begin() as conn:
                     conv_id = memory.conversation_id
                     if conv_id is None:
-                        conv_id = conn.execute(
-                            select(_CONV.c.id).where(_CONV.c.channel == turn.channel, _CONV.c.sender == turn.sender)
-                        ).scalar()
+                        conv_id = conn.execute(_FIND_ID, {"b_channel": turn.channel, "b_sender": turn.sender}).scalar()
                     if conv_id is None:
                         conv_id = conn.execute(
-                            insert(_CONV).returning(_CONV.c.id),
+                            _OPEN,
                             {
                                 "channel": turn.channel,
                                 "sender": turn.sender,
@@ -98,12 +107,12 @@ class ConversationStore:
                             },
                         ).scalar_one()
                     else:
-                        values: dict[str, Any] = {"state": turn.state, "updated_at": now}
+                        values: dict[str, Any] = {"b_id": conv_id, "state": turn.state, "updated_at": now}
                         if turn.unit:
                             values["unit_code"] = turn.unit
-                        conn.execute(update(_CONV).where(_CONV.c.id == conv_id).values(**values))
+                        conn.execute(_TOUCH_UNIT if turn.unit else _TOUCH_STATE, values)
                     question_id = conn.execute(
-                        insert(_MSG).returning(_MSG.c.id),
+                        _ASK,
                         {
                             "conversation_id": conv_id,
                             "channel": turn.channel,
@@ -119,7 +128,7 @@ class ConversationStore:
                     ).scalar_one()
                     if turn.replies:
                         conn.execute(
-                            insert(_MSG),
+                            _ANSWER,
                             [
                                 {
                                     "conversation_id": conv_id,
@@ -133,7 +142,7 @@ class ConversationStore:
                         )
                     if turn.inbox_reason:
                         conn.execute(
-                            insert(_INBOX), {"message_id": question_id, "reason": turn.inbox_reason, "created_at": now}
+                            _FLAG, {"message_id": question_id, "reason": turn.inbox_reason, "created_at": now}
                         )
                     return int(question_id)
             except IntegrityError as exc:

@@ -11,8 +11,9 @@ favour ward-level and popular procedures. Below a threshold the matcher abstains
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +36,33 @@ POPULARITY_PRIOR = 0.04
 PHRASE_BONUS = 0.06
 NAME_WEIGHT = 0.6
 FOREIGN_PENALTY = 0.04
+FOREIGN_BONUS = 0.06
 _FOREIGN = ("nuoc ngoai", "yeu to nuoc ngoai")
 """How much the share of the name mentioned counts against the share of the question explained."""
 _NAME_PREFIXES = ("thu tuc ", "tthc ")
+DERIVED_PENALTY = 0.03
+"""A shortened official name (see `heads`) scores a little under the full one."""
+HEAD_SPREAD = 1
+SHORTLIST = 300
+"""Variants kept for ranking after the first score."""
+"""A shortened name also found inside other official names is too general to be kept."""
+_QUALIFIERS = re.compile(r"\s+(?:thực hiện|bằng dịch vụ công|đối với|tại)\s+.*$", re.IGNORECASE)
+_PARENTHESES = re.compile(r"\s*\([^)]*\)")
+
+
+def heads(name: str) -> list[str]:
+    """Shorter forms of an official name that citizens use: without parentheses, each part of a
+    ";"-list, and the part before qualifiers ("... thực hiện tại cấp xã", "... đối với công trình
+    cấp III"). "Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện; cấp sổ BHXH" gives "Đăng ký,
+    đăng ký lại, điều chỉnh đóng BHXH tự nguyện" and "cấp sổ BHXH"."""
+    out: list[str] = []
+    bare = _PARENTHESES.sub("", name).strip()
+    parts = [p.strip() for p in bare.split(";") if p.strip()] if ";" in bare else [bare]
+    for part in (bare, *parts):
+        for form in (part, _QUALIFIERS.sub("", part).strip()):
+            if form != name and len(form.split()) >= 2 and form not in out:
+                out.append(form)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,30 +72,37 @@ class QuestionWords:
     single: frozenset[str]
     phrases: dict[str, tuple[tuple[str, ...], ...]]
     """By first word; longest first, so "thu tuc hanh chinh" wins over "thu tuc"."""
+    keep: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    """Phrases that are names although made of question words ("tro giup phap ly")."""
 
     def mask(self, words: list[str]) -> list[bool]:
         """True at each position that is a question word."""
         stop = [w in self.single or w.isdigit() or len(w) < 2 for w in words]
-        i = 0
-        while i < len(words):
-            for phrase in self.phrases.get(words[i], ()):
-                if tuple(words[i : i + len(phrase)]) == phrase:
-                    for j in range(i, i + len(phrase)):
-                        stop[j] = True
-                    i += len(phrase) - 1
-                    break
-            i += 1
+        for table, value in ((self.phrases, True), (self.keep, False)):
+            i = 0
+            while i < len(words):
+                for phrase in table.get(words[i], ()):
+                    if tuple(words[i : i + len(phrase)]) == phrase:
+                        for j in range(i, i + len(phrase)):
+                            stop[j] = value
+                        i += len(phrase) - 1
+                        break
+                i += 1
         return stop
+
+
+def _by_first(items: list[object]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    phrases = {tuple(fold(str(p)).split()) for p in items}
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in sorted((p for p in phrases if p), key=len, reverse=True):
+        by_first.setdefault(phrase[0], []).append(phrase)
+    return {k: tuple(v) for k, v in by_first.items()}
 
 
 def load_question_words(path: Path = QUESTION_WORDS) -> QuestionWords:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     single = frozenset(fold(str(data.get("single", ""))).split())
-    phrases = {tuple(fold(str(p)).split()) for p in data.get("phrases") or []}
-    by_first: dict[str, list[tuple[str, ...]]] = {}
-    for phrase in sorted((p for p in phrases if p), key=len, reverse=True):
-        by_first.setdefault(phrase[0], []).append(phrase)
-    return QuestionWords(single, {k: tuple(v) for k, v in by_first.items()})
+    return QuestionWords(single, _by_first(data.get("phrases") or []), _by_first(data.get("keep") or []))
 
 
 def load_synonyms(path: Path = SYNONYMS) -> tuple[tuple[str, str], ...]:
@@ -123,14 +155,25 @@ class ProcedureMatcher:
         self.entries = list(entries)
         variant_keys: list[str] = []
         variant_owner: list[int] = []
+        derived: list[float] = []
+        name_keys = [_strip_prefix(normalize(e.name).key) for e in self.entries]
+        # A shortened name counts only while it stays specific: "cấp giấy phép xây dựng mới" is
+        # kept, "cấp giấy phép hoạt động" (inside dozens of names) is not.
+        every_name = f"| {' | '.join(name_keys)} |"
         for i, e in enumerate(self.entries):
             seen: set[str] = set()
-            for text in (e.name, *e.aliases):
-                key = _strip_prefix(normalize(text).key)
+            texts = [(name_keys[i], 0.0), *((_strip_prefix(normalize(t).key), 0.0) for t in e.aliases)]
+            for head in heads(e.name):
+                key = _strip_prefix(normalize(head).key)
+                if every_name.count(f" {key} ") <= HEAD_SPREAD:
+                    texts.append((key, DERIVED_PENALTY))
+            for key, penalty in texts:
                 if key and key not in seen:
                     seen.add(key)
                     variant_keys.append(key)
                     variant_owner.append(i)
+                    derived.append(penalty)
+        self.derived = np.array(derived)
         self.variant_keys = variant_keys
         self.variant_owner = np.array(variant_owner, dtype=np.int32)
         self.foreign = np.array([1.0 if " nuoc ngoai" in f" {k}" else 0.0 for k in variant_keys])
@@ -153,6 +196,7 @@ class ProcedureMatcher:
                 cols.append(vocab[f])
                 vals.append(self.weights[vocab[f]])
         self.matrix = csr_matrix((vals, (rows, cols)), shape=(len(variant_keys), len(vocab)))
+        self._columns = self.matrix.tocsc()
         self.row_weight = np.asarray(self.matrix.sum(axis=1)).ravel() + 1e-9
         self.syllables = sorted({f for f in vocab if " " not in f})
         self._fixes: dict[str, str] = {}
@@ -184,6 +228,16 @@ class ProcedureMatcher:
             out.append(fixed)
         return out
 
+    def _overlap(self, feats: list[int]) -> np.ndarray:
+        """For every variant, the weight of its features among `feats` (a sparse product, summed
+        column by column: a question has a few dozen features, the catalog thousands)."""
+        if not feats:
+            return np.zeros(len(self.variant_keys))
+        starts, ends = self._columns.indptr[feats], self._columns.indptr[np.asarray(feats) + 1]
+        rows = np.concatenate([self._columns.indices[a:b] for a, b in zip(starts, ends, strict=True)])
+        weights = np.concatenate([self._columns.data[a:b] for a, b in zip(starts, ends, strict=True)])
+        return np.bincount(rows, weights=weights, minlength=len(self.variant_keys))
+
     def content_words(self, words: list[str]) -> int:
         return sum(1 for s in self.stop.mask(words) if not s)
 
@@ -202,35 +256,35 @@ class ProcedureMatcher:
         feats = sorted(own | extra)
         if not feats or not len(self.entries):
             return Match((), None, None, content)
-        q = np.zeros(len(self.vocab))
-        q[feats] = 1.0
         q_weight = float(self.weights[sorted(own)].sum()) + 1e-9
-        overlap = self.matrix @ q
-        hit = np.nonzero(overlap)[0]
-        name_cov = overlap[hit] / self.row_weight[hit]
+        all_overlap = self._overlap(feats)
+        hit = np.nonzero(all_overlap)[0]
+        overlap, own_overlap = all_overlap[hit], self._overlap(sorted(own))[hit]
+        name_cov = overlap / self.row_weight[hit]
         # Tversky index: shared weight against what the name adds and what the question leaves
         # unexplained, so a variant whose extra words the question does say outranks the plain name.
-        shared = overlap[hit]
+        shared = overlap
         missing = self.row_weight[hit] - shared
-        q_own = np.zeros(len(self.vocab))
-        q_own[sorted(own)] = 1.0
-        own_overlap = self.matrix @ q_own
-        unexplained = np.maximum(q_weight - own_overlap[hit], 0.0)
-        score = shared / (shared + NAME_WEIGHT * missing + (1 - NAME_WEIGHT) * unexplained)
-        if not any(f in self.vocab and self.vocab[f] in own for f in _FOREIGN):
-            # Citizens at a ward mean the domestic procedure unless they say otherwise.
-            score = score - FOREIGN_PENALTY * self.foreign[hit]
+        unexplained = np.maximum(q_weight - own_overlap, 0.0)
+        score = shared / (shared + NAME_WEIGHT * missing + (1 - NAME_WEIGHT) * unexplained) - self.derived[hit]
+        # Citizens at a ward mean the domestic procedure unless they say otherwise; when they do
+        # ("lấy chồng Hàn Quốc"), the foreign-element variant is what they mean.
+        said_foreign = any(f in self.vocab and self.vocab[f] in own | extra for f in _FOREIGN)
+        score = score + (FOREIGN_BONUS if said_foreign else -FOREIGN_PENALTY) * self.foreign[hit]
         # a name or alias written word for word in the question
         joined = f" {' '.join(words)} "
+        if len(hit) > SHORTLIST:
+            # Only the best-scoring variants can rank: the priors add at most a few hundredths.
+            keep = np.sort(np.argpartition(-score, SHORTLIST)[:SHORTLIST])
+            hit, score, name_cov, own_overlap = hit[keep], score[keep], name_cov[keep], own_overlap[keep]
         top = hit[np.argsort(-score)[:40]]
         bonus = np.zeros(len(hit))
-        position = {int(v): i for i, v in enumerate(hit)}
         verbatim: set[int] = set()
         for v in top:
             key = self.variant_keys[v]
             if f" {key} " in joined:
-                bonus[position[v]] = PHRASE_BONUS
-                if self.content_words(key.split()) >= 2:
+                bonus[np.searchsorted(hit, v)] = PHRASE_BONUS
+                if self.content_words(key.split()) >= 2 and not self.derived[v]:
                     verbatim.add(int(v))
         score = score + bonus
         # best variant per procedure, then the procedures ranked with their priors
@@ -243,8 +297,8 @@ class ProcedureMatcher:
         ranked = [
             (float(score[i] + self._prior[owners[i]]), float(score[i]), int(owners[i]), int(hit[i])) for i in top_k
         ]
-        top_pos = position[ranked[0][3]]
-        own_share = float(own_overlap[ranked[0][3]]) / q_weight
+        top_pos = int(np.searchsorted(hit, ranked[0][3]))
+        own_share = float(own_overlap[top_pos]) / q_weight
         coverage = (float(name_cov[top_pos]), min(own_share, 1.0))
         candidates = tuple(
             Candidate(

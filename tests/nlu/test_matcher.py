@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlu.matcher import ProcedureMatcher
+from bot.nlu.matcher import ProcedureMatcher, heads
 from bot.nlu.normalize import Normalizer
 from bot.runtime import catalog_entries
 from knowledge.repository import Repository
@@ -36,6 +36,12 @@ def matcher(full_sqlite) -> ProcedureMatcher:
         ("dang ky khai sihn", "1.001193"),  # typo
         ("dang ky ket hno", "1.000894"),  # typo
         ("xin giấy xác nhận độc thân", "1.004873"),
+        # a country said, not "nước ngoài": the foreign-element variant
+        ("em lay chong han quoc dang ky ket hon o dau", "2.000806"),
+        # "pháp" of "pháp lý" is not France; question words that form a name still count
+        ("tro giup phap ly mien phi", "2.000829"),
+        # a shortened official name: "Đăng ký, cấp biển số xe lần đầu thực hiện bằng dịch vụ công ..."
+        ("cấp biển số xe lần đầu", "1.013067"),
     ],
 )
 def test_named_procedures(matcher: ProcedureMatcher, text: str, code: str) -> None:
@@ -65,3 +71,15 @@ def test_candidates_are_ranked_and_bounded(matcher: ProcedureMatcher) -> None:
     m = matcher.match(normalize("đăng ký khai sinh").key)
     scores = [c.score for c in m.candidates]
     assert len(scores) == 5 and scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+
+
+def test_heads_shorten_official_names() -> None:
+    assert heads("Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện; cấp sổ BHXH") == [
+        "Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện",
+        "cấp sổ BHXH",
+    ]
+    assert heads("Cấp giấy phép xây dựng mới đối với công trình cấp III, cấp IV (Công trình không theo tuyến)") == [
+        "Cấp giấy phép xây dựng mới đối với công trình cấp III, cấp IV",
+        "Cấp giấy phép xây dựng mới",
+    ]
+    assert heads("Thủ tục đăng ký khai sinh") == []
