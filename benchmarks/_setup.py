@@ -14,20 +14,15 @@ sys.path.insert(0, str(ROOT))
 from bot.nlu.engine import NluEngine  # noqa: E402
 from bot.runtime import catalog_entries  # noqa: E402
 from knowledge.db import Database  # noqa: E402
-from knowledge.importer import SHIPPED_NATIONAL, import_national  # noqa: E402
 from knowledge.repository import Repository  # noqa: E402
-from knowledge.seed import load_aliases, load_faqs, load_units  # noqa: E402
+from knowledge.seed import initialise  # noqa: E402
 
 EVAL = ROOT / "tests" / "nlu" / "data" / "eval_questions.jsonl"
 
 
 def fresh_kb(folder: Path) -> Database:
     db = Database(f"sqlite:///{folder / 'bench.db'}")
-    db.migrate()
-    import_national(db, SHIPPED_NATIONAL)
-    load_aliases(db)
-    load_units(db)
-    load_faqs(db)
+    initialise(db)
     return db
 
 

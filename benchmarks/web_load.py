@@ -41,6 +41,17 @@ def server_memory_mb(pid: int) -> float:
     return total / 1024
 
 
+def worker_cpu_seconds(pid: int) -> list[float]:
+    """User + system CPU time of each worker process of the server."""
+    out = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        if b"resource_tracker" in Path(f"/proc/{child}/cmdline").read_bytes():
+            continue
+        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        out.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    return out
+
+
 class Connection:
     """A minimal HTTP/1.1 keep-alive client: the load generator must cost far less CPU than the
     server it measures (both share this machine's two cores)."""
@@ -191,6 +202,7 @@ def main() -> None:
             for rate in (args.rate, 0.0):
                 runs.append((rate, *asyncio.run(drive("127.0.0.1", port, args.seconds, args.concurrency, rate))))
             memory = server_memory_mb(server.pid)
+            cpu = worker_cpu_seconds(server.pid)
         finally:
             _stop(server)
         print(
@@ -204,6 +216,7 @@ def main() -> None:
             print("    " + summary("latency", latencies) + " (target p99 <= 100 ms)")
             print(f"    errors {len(errors)} (target 0){' ' + str(sorted(set(errors))) if errors else ''}")
         print(f"server memory (supervisor + workers, after the runs): {memory:.0f} MB")
+        print("CPU time of each worker (start-up included): " + ", ".join(f"{c:.1f} s" for c in cpu))
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:

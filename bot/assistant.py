@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import threading
@@ -101,6 +102,19 @@ class Assistant:
     def refresh(self) -> None:
         """Check for changed knowledge on the next message, without waiting."""
         self._checked = 0.0
+
+    def warm_up(self, procedures: int = 100) -> None:
+        """For a long-running process (web worker, Telegram bot), before the first citizen waits:
+        load the word segmenter and the classifier's analyzers, read the most asked procedures
+        (by staff popularity) into memory, then keep the garbage collector from walking all of
+        that again (a full collection over it takes over 100 ms, a stall every citizen feels)."""
+        snap = self.snapshot()
+        snap.engine.parse_many(["làm giấy khai sinh cần gì", "le phi dang ky ket hon bao nhieu"])
+        popular = sorted((p for p in self.repo.catalog() if p.popularity > 0), key=lambda p: -p.popularity)
+        for p in popular[:procedures]:
+            self.procedure(p.code)
+        gc.collect()
+        gc.freeze()
 
     def procedure(self, code: str) -> ProcedureInfo | None:
         snap = self.snapshot()

@@ -90,7 +90,7 @@ class ConversationStore:
         now = datetime.now(UTC)
         for attempt in range(2):
             try:
-                with self.db.engine.begin() as conn:
+                with self.db.writing(), self.db.engine.begin() as conn:
                     conv_id = memory.conversation_id
                     if conv_id is None:
                         conv_id = conn.execute(_FIND_ID, {"b_channel": turn.channel, "b_sender": turn.sender}).scalar()
@@ -155,7 +155,7 @@ class ConversationStore:
     def rate(self, ref: str, useful: bool, channel: str, sender: str) -> bool:
         """Store a rating of the answer to the question `ref`; "Chưa đúng" also lands in the
         inbox. False when `ref` is not a question of this sender's conversation."""
-        with self.db.session() as s:
+        with self.db.writing(), self.db.session() as s:
             message_id = s.scalar(
                 select(Message.id)
                 .join(Conversation, Conversation.id == Message.conversation_id)

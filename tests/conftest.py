@@ -82,16 +82,10 @@ def db(db_url: str) -> Iterator[Database]:
 @pytest.fixture(scope="session")
 def full_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Database:
     """The shipped knowledge base, built once into a SQLite file (read-only use)."""
-    from knowledge.importer import SHIPPED_NATIONAL, import_national
-    from knowledge.seed import load_aliases, load_faqs, load_units
+    from knowledge.seed import initialise
 
-    path = tmp_path_factory.mktemp("kb") / "motcua.db"
-    database = Database(f"sqlite:///{path}")
-    database.migrate()
-    import_national(database, SHIPPED_NATIONAL)
-    load_aliases(database)
-    load_units(database)
-    load_faqs(database)
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp('kb') / 'motcua.db'}")
+    initialise(database)
     return database
 
 

@@ -17,7 +17,9 @@ def telegram(settings: Settings) -> None:
         raise ConfigError("Chưa đặt MOTCUA_TELEGRAM_TOKEN (mã bot do @BotFather cấp).")
     from channels.telegram.adapter import TelegramAdapter
 
-    adapter = TelegramAdapter(settings, build_assistant(settings, announce=lambda m: click.echo(m, err=True)))
+    assistant = build_assistant(settings, announce=lambda m: click.echo(m, err=True))
+    assistant.warm_up()
+    adapter = TelegramAdapter(settings, assistant)
     click.echo("Bot Telegram đang chạy (long polling). Ctrl+C để dừng.", err=True)
     from telegram.ext import Updater
 

@@ -211,6 +211,7 @@ def factory() -> FastAPI:
 
     settings = Settings.from_env()
     assistant = build_assistant(settings)
+    assistant.warm_up()
     telegram = TelegramAdapter.from_settings(settings, assistant)
     zalo = ZaloAdapter.from_settings(settings, assistant)
     return create_app(settings, assistant, telegram=telegram, zalo=zalo, admin=True)
