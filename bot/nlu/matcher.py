@@ -159,13 +159,23 @@ class ProcedureMatcher:
         name_keys = [_strip_prefix(normalize(e.name).key) for e in self.entries]
         # A shortened name counts only while it stays specific: "cấp giấy phép xây dựng mới" is
         # kept, "cấp giấy phép hoạt động" (inside dozens of names) is not.
-        every_name = f"| {' | '.join(name_keys)} |"
+        padded_names = [f" {k} " for k in name_keys]
+        postings: dict[str, list[int]] = {}
+        for i, k in enumerate(name_keys):
+            for w in set(k.split()):
+                postings.setdefault(w, []).append(i)
+
+        def spread(key: str) -> int:
+            """How many official names contain `key` word for word."""
+            rarest = min(key.split(), key=lambda w: len(postings.get(w, ())))
+            return sum(f" {key} " in padded_names[j] for j in postings.get(rarest, ()))
+
         for i, e in enumerate(self.entries):
             seen: set[str] = set()
             texts = [(name_keys[i], 0.0), *((_strip_prefix(normalize(t).key), 0.0) for t in e.aliases)]
             for head in heads(e.name):
                 key = _strip_prefix(normalize(head).key)
-                if every_name.count(f" {key} ") <= HEAD_SPREAD:
+                if key and spread(key) <= HEAD_SPREAD:
                     texts.append((key, DERIVED_PENALTY))
             for key, penalty in texts:
                 if key and key not in seen:

@@ -63,6 +63,15 @@ def load_abbreviations(path: Path = ABBREVIATIONS) -> dict[str, str]:
 
 
 def _collapse_stretch(word: str) -> str:
+    return _collapse_cached(word) if len(word) <= 40 else _collapse(word)
+
+
+@lru_cache(maxsize=65536)
+def _collapse_cached(word: str) -> str:
+    return _collapse(word)
+
+
+def _collapse(word: str) -> str:
     """ "ạaaa" -> "ạ", "khongggg" -> "khong": a run of three or more of one letter becomes one."""
     if len(word) < 3:
         return word
