@@ -41,15 +41,34 @@ def server_memory_mb(pid: int) -> float:
     return total / 1024
 
 
+def worker_pids(pid: int) -> list[int]:
+    """The server's uvicorn workers (not multiprocessing's resource tracker)."""
+    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return [c for c in children if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
 def worker_cpu_seconds(pid: int) -> list[float]:
     """User + system CPU time of each worker process of the server."""
     out = []
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        if b"resource_tracker" in Path(f"/proc/{child}/cmdline").read_bytes():
-            continue
+    for child in worker_pids(pid):
         fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
         out.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
     return out
+
+
+def connections_per_worker(pid: int) -> list[int]:
+    """Open sockets of each worker (the listening one included), read from /proc."""
+    out = []
+    for child in worker_pids(pid):
+        fds = Path(f"/proc/{child}/fd")
+        out.append(sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:")))
+    return out
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(stolen by the hypervisor, total) CPU ticks of the machine so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[7], sum(fields)
 
 
 class Connection:
@@ -128,8 +147,8 @@ async def conversation(
 
 
 async def drive(
-    host: str, port: int, seconds: float, concurrency: int, rate: float
-) -> tuple[list[float], list[str], float]:
+    host: str, port: int, seconds: float, concurrency: int, rate: float, server_pid: int
+) -> tuple[list[float], list[str], float, list[int], float]:
     texts = questions()
     latencies: list[float] = []
     errors: list[str] = []
@@ -140,10 +159,18 @@ async def drive(
     started = time.monotonic()
     stop = started + seconds
     interval = concurrency / rate if rate > 0 else 0.0
-    await asyncio.gather(
-        *(conversation(host, port, n, stop, texts, latencies, errors, interval) for n in range(concurrency))
+
+    async def sample() -> list[int]:
+        await asyncio.sleep(seconds / 2)
+        return connections_per_worker(server_pid)
+
+    stolen0, total0 = cpu_ticks()
+    spread, *_ = await asyncio.gather(
+        sample(), *(conversation(host, port, n, stop, texts, latencies, errors, interval) for n in range(concurrency))
     )
-    return latencies, errors, time.monotonic() - started
+    stolen1, total1 = cpu_ticks()
+    steal = (stolen1 - stolen0) / max(1, total1 - total0)
+    return latencies, errors, time.monotonic() - started, spread, steal
 
 
 def main() -> None:
@@ -200,7 +227,8 @@ def main() -> None:
             time.sleep(2)  # let every worker finish loading
             runs = []
             for rate in (args.rate, 0.0):
-                runs.append((rate, *asyncio.run(drive("127.0.0.1", port, args.seconds, args.concurrency, rate))))
+                load = drive("127.0.0.1", port, args.seconds, args.concurrency, rate, server.pid)
+                runs.append((rate, *asyncio.run(load)))
             memory = server_memory_mb(server.pid)
             cpu = worker_cpu_seconds(server.pid)
         finally:
@@ -209,12 +237,16 @@ def main() -> None:
             f"REST load on 127.0.0.1: {args.workers} workers, {args.concurrency} concurrent conversations, "
             f"{args.seconds:.0f} s per run"
         )
-        for rate, latencies, errors, took in runs:
+        for rate, latencies, errors, took, spread, steal in runs:
             label = f"paced at {rate:.0f} msg/s offered" if rate else "no pause between messages (saturation)"
             print(f"- {label}:")
             print(f"    throughput {len(latencies) / took:.0f} messages/s (target >= 300)")
             print("    " + summary("latency", latencies) + " (target p99 <= 100 ms)")
             print(f"    errors {len(errors)} (target 0){' ' + str(sorted(set(errors))) if errors else ''}")
+            print(
+                f"    sockets held by each worker mid-run: {' / '.join(map(str, spread))}; "
+                f"CPU time taken by the hypervisor (steal): {steal:.0%}"
+            )
         print(f"server memory (supervisor + workers, after the runs): {memory:.0f} MB")
         print("CPU time of each worker (start-up included): " + ", ".join(f"{c:.1f} s" for c in cpu))
 
