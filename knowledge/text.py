@@ -17,16 +17,22 @@ def _strip_slow(text: str) -> str:
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
 
-# Precomposed Latin letters (Vietnamese included) and combining marks, stripped in one C pass.
-_TABLE = {c: _strip_slow(chr(c)) for c in range(0x00C0, 0x2000) if _strip_slow(chr(c)) != chr(c)}
+class _StripTable(dict[int, str]):
+    """A `str.translate` table that learns each character's stripped form the first time it
+    meets it: one C-level pass per text afterwards."""
+
+    def __missing__(self, code: int) -> str:
+        stripped = _strip_slow(chr(code))
+        self[code] = stripped
+        return stripped
+
+
+_TABLE = _StripTable()
 
 
 def strip_diacritics(text: str) -> str:
     """ "Đăng ký khai sinh" -> "Dang ky khai sinh" (đ -> d, tones and hats dropped)."""
-    stripped = unicodedata.normalize("NFC", text).translate(_TABLE)
-    if stripped.isascii():
-        return stripped
-    return _strip_slow(stripped)  # letters outside the table (rare scripts, stray marks)
+    return unicodedata.normalize("NFC", text).translate(_TABLE)
 
 
 def fold(text: str) -> str:
