@@ -43,18 +43,20 @@ _NAME_PREFIXES = ("thu tuc ", "tthc ")
 DERIVED_PENALTY = 0.03
 """A shortened official name (see `heads`) scores a little under the full one."""
 HEAD_SPREAD = 1
+"""A shortened name also found inside other official names is too general to be kept."""
+HEAD_MIN_WORDS = 4
+"""Content words a shortened name must keep ("trợ cấp xã hội" alone names nothing)."""
 SHORTLIST = 300
 """Variants kept for ranking after the first score."""
-"""A shortened name also found inside other official names is too general to be kept."""
-_QUALIFIERS = re.compile(r"\s+(?:thực hiện|bằng dịch vụ công|đối với|tại)\s+.*$", re.IGNORECASE)
+_QUALIFIERS = re.compile(r"\s+(?:thực hiện|bằng dịch vụ công|tại)\s+.*$", re.IGNORECASE)
 _PARENTHESES = re.compile(r"\s*\([^)]*\)")
 
 
 def heads(name: str) -> list[str]:
     """Shorter forms of an official name that citizens use: without parentheses, each part of a
-    ";"-list, and the part before qualifiers ("... thực hiện tại cấp xã", "... đối với công trình
-    cấp III"). "Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện; cấp sổ BHXH" gives "Đăng ký,
-    đăng ký lại, điều chỉnh đóng BHXH tự nguyện" and "cấp sổ BHXH"."""
+    ";"-list, and the part before where or how it is done ("... thực hiện tại cấp xã", "... bằng
+    dịch vụ công trực tuyến"). "Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện; cấp sổ
+    BHXH" gives "Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện" and "cấp sổ BHXH"."""
     out: list[str] = []
     bare = _PARENTHESES.sub("", name).strip()
     parts = [p.strip() for p in bare.split(";") if p.strip()] if ";" in bare else [bare]
@@ -170,12 +172,27 @@ class ProcedureMatcher:
             rarest = min(key.split(), key=lambda w: len(postings.get(w, ())))
             return sum(f" {key} " in padded_names[j] for j in postings.get(rarest, ()))
 
-        for i, e in enumerate(self.entries):
+        own_keys = [
+            [name_keys[i], *(_strip_prefix(normalize(t).key) for t in e.aliases)] for i, e in enumerate(self.entries)
+        ]
+        head_keys = [[_strip_prefix(normalize(h).key) for h in heads(e.name)] for e in self.entries]
+        taken = {k for keys in own_keys for k in keys}
+        made_by: dict[str, int] = {}
+        for keys in head_keys:
+            for k in set(keys):
+                made_by[k] = made_by.get(k, 0) + 1
+        for i in range(len(self.entries)):
             seen: set[str] = set()
-            texts = [(name_keys[i], 0.0), *((_strip_prefix(normalize(t).key), 0.0) for t in e.aliases)]
-            for head in heads(e.name):
-                key = _strip_prefix(normalize(head).key)
-                if key and spread(key) <= HEAD_SPREAD:
+            texts = [(k, 0.0) for k in own_keys[i]]
+            for key in head_keys[i]:
+                # kept only when it names this procedure alone and still says enough
+                if (
+                    key
+                    and key not in taken
+                    and made_by[key] == 1
+                    and self.content_words(key.split()) >= HEAD_MIN_WORDS
+                    and spread(key) <= HEAD_SPREAD
+                ):
                     texts.append((key, DERIVED_PENALTY))
             for key, penalty in texts:
                 if key and key not in seen:
