@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.errors import ModelError
 from bot.nlu.engine import CUSTOM, DEFAULT_DATA, NluEngine, data_fingerprint, saved_fingerprint
 from bot.nlu.types import CatalogEntry
 from bot.settings import Settings
-from knowledge.db import Database
+from knowledge.db import Database, sqlite_url
 from knowledge.repository import Repository
 from knowledge.seed import initialise
 from knowledge.types import ProcedureSummary
@@ -57,13 +59,38 @@ def load_engine(settings: Settings, repo: Repository, announce: Callable[[str], 
 def open_repository(
     settings: Settings, announce: Callable[[str], None] | None = None
 ) -> tuple[Database, Repository]:
-    """The configured knowledge base. The embedded SQLite default is created from the shipped data
-    on first use (saying so through `announce`), so `parse` and `converse` work on a fresh
-    checkout; a server database (PostgreSQL) must be initialised with `motcua kb init`."""
+    """The configured knowledge base. A SQLite file that does not exist yet is built from the
+    shipped data first (saying so through `announce`), so `parse` and `converse` work on a fresh
+    checkout; an existing but empty database, or PostgreSQL, needs `motcua kb init`."""
     db = Database(settings.database_url)
-    if db.engine.url.get_backend_name() == "sqlite" and not db.is_initialised():
-        if announce:
-            announce(f"Chưa có cơ sở tri thức tại {db.safe_url}; đang tạo từ dữ liệu kèm theo (khoảng 10 giây)...")
-        initialise(db)
+    path = db.file_path()
+    if path is not None and not path.exists():
+        db.dispose()
+        build_shipped_sqlite(path, announce)
+        db = Database(settings.database_url)
     db.require_initialised()
     return db, Repository(db)
+
+
+def build_shipped_sqlite(path: Path, announce: Callable[[str], None] | None = None) -> None:
+    """Build the shipped knowledge base into a new SQLite file. Built beside it and renamed
+    when complete, so an interrupted build leaves nothing half-made; processes starting at the
+    same time wait for one another and build it once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".build-lock"), "a+") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if path.exists():  # another process built it while we waited
+            return
+        if announce:
+            announce(f"Chưa có cơ sở tri thức tại {path}; đang tạo từ dữ liệu kèm theo (khoảng 10 giây)...")
+        partial = path.with_name(path.name + ".building")
+        for leftover in (partial, *(partial.with_name(partial.name + s) for s in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+        db = Database(sqlite_url(partial))
+        try:
+            initialise(db)
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            db.dispose()
+        partial.replace(path)

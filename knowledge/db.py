@@ -6,6 +6,7 @@ import fcntl
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,12 +60,21 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._lock_path: Path | None = None
-        database = self.engine.url.database
-        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
-            self._lock_path = Path(database).with_name(Path(database).name + ".write-lock")
+        path = self.file_path()
+        self._lock_path = path.with_name(path.name + ".write-lock") if path else None
         self._lock_fd: int | None = None
+        self._lock_pid = 0
         self._thread_lock = threading.Lock()
+        self._closer: weakref.finalize | None = None
+
+    def file_path(self) -> Path | None:
+        """The file of a SQLite database; None for in-memory databases and server databases."""
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        if database.startswith("file:") or self.engine.url.query.get("uri"):
+            return None  # URI filenames (shared memory and the like) are left to SQLite
+        return Path(database)
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -78,8 +88,11 @@ class Database:
             yield
             return
         with self._thread_lock:
-            if self._lock_fd is None:
-                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            if self._lock_fd is None or self._lock_pid != os.getpid():  # not a parent's after fork
+                # Readable and writable by whoever may run the assistant (the umask still applies).
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+                self._lock_pid = os.getpid()
+                self._closer = weakref.finalize(self, os.close, self._lock_fd)
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
                 yield
@@ -131,9 +144,10 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         with self._thread_lock:
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+            if self._closer is not None:
+                self._closer()  # closes the lock file once
+                self._closer = None
+            self._lock_fd = None
 
 
 def bump_revision(session: Session) -> int:

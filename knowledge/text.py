@@ -23,7 +23,8 @@ class _StripTable(dict[int, str]):
 
     def __missing__(self, code: int) -> str:
         stripped = _strip_slow(chr(code))
-        self[code] = stripped
+        if code < 0x2000:  # Latin, Vietnamese and their marks; other scripts are not kept, so
+            self[code] = stripped  # hostile input cannot grow the table
         return stripped
 
 

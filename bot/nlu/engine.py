@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import pickle
 import time
 from collections.abc import Sequence
@@ -154,7 +155,7 @@ class NluEngine:
             "threshold": self.threshold,
             "data": fingerprint,
         }
-        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # several processes may save at once
         with tmp.open("wb") as fh:
             pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)

@@ -170,3 +170,15 @@ def test_converse_json_contract(assistant: Assistant) -> None:
     assert set(data) == {"conversation", "text", "intent", "procedure", "replies"}
     assert data["procedure"] == "1.000894"
     json.dumps(data, ensure_ascii=False)
+
+
+def test_warm_up_reads_the_most_asked_procedures_before_the_first_citizen(assistant: Assistant) -> None:
+    import gc
+
+    try:
+        assistant.warm_up(procedures=10)
+        cached = assistant.snapshot().procedures
+        assert len(cached) == 10 and "1.001193" in cached  # khai sinh is the most asked
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -74,6 +74,29 @@ def test_parse_on_a_fresh_checkout_builds_the_knowledge_base_and_model_and_says_
     assert again.returncode == 0 and "đang tạo" not in again.stderr and "Đang huấn luyện" not in again.stderr
 
 
+def test_first_runs_at_the_same_time_build_the_knowledge_base_once(env: dict[str, str], tmp_path: Path) -> None:
+    env = {k: v for k, v in env.items() if k != "MOTCUA_DATABASE_URL"} | {"MOTCUA_DB_PATH": str(tmp_path / "kb.db")}
+    runs = [
+        subprocess.Popen(
+            [*MOTCUA, "parse"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=env, cwd=ROOT,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate("le phi dang ky ket hon\n", timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err[-500:] for _out, err in outputs]
+    assert all(json.loads(out)["procedure"]["code"] == "1.000894" for out, _err in outputs)
+    assert sum("đang tạo từ dữ liệu kèm theo" in err for _out, err in outputs) == 1
+    assert not list(tmp_path.glob("kb.db.building*"))
+
+
+def test_an_existing_empty_database_is_not_filled_silently(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "empty.db").write_bytes(b"")
+    env = {k: v for k, v in env.items() if k != "MOTCUA_DATABASE_URL"} | {"MOTCUA_DB_PATH": str(tmp_path / "empty.db")}
+    out = run(["parse"], env, "xin chào\n")
+    assert out.returncode != 0 and "motcua kb init" in out.stderr
+
+
 def test_nlu_train_and_test_on_any_rasa_data(env: dict[str, str], tmp_path: Path) -> None:
     data = tmp_path / "nlu.yml"
     data.write_text(
