@@ -54,7 +54,8 @@ class _Snapshot:
     engine: NluEngine
     faqs: list[tuple[str, FaqInfo]]
     units: dict[str, UnitInfo]
-    popular: list[tuple[str, str]]
+    most_asked: list[tuple[str, str]]
+    """(code, button title) of every procedure staff marked popular, most asked first."""
     procedures: dict[str, ProcedureInfo] = field(default_factory=dict)
 
 
@@ -83,7 +84,7 @@ class Assistant:
             engine=engine,
             faqs=[(fold(q), f) for f in self.repo.faqs() for q in f.questions],
             units={u.code: u for u in self.repo.units()},
-            popular=[(p.code, _short_title(p.name)) for p in popular[:POPULAR]],
+            most_asked=[(p.code, _short_title(p.name)) for p in popular],
         )
 
     def snapshot(self) -> _Snapshot:
@@ -110,9 +111,8 @@ class Assistant:
         that again (a full collection over it takes over 100 ms, a stall every citizen feels)."""
         snap = self.snapshot()
         snap.engine.parse_many(["làm giấy khai sinh cần gì", "le phi dang ky ket hon bao nhieu"])
-        popular = sorted((p for p in self.repo.catalog() if p.popularity > 0), key=lambda p: -p.popularity)
-        for p in popular[:procedures]:
-            self.procedure(p.code)
+        for code, _title in snap.most_asked[:procedures]:
+            self.procedure(code)
         gc.collect()
         gc.freeze()
 
@@ -347,7 +347,8 @@ class _Turn:
         return Turn(OUT_OF_SCOPE, None, (Reply(self.say("out_of_scope")),), outcome="out_of_scope")
 
     def popular_buttons(self, intent: str = "ask_overview") -> tuple[Button, ...]:
-        return tuple(Button(title, payloads.make(intent, procedure=code)) for code, title in self.a.snapshot().popular)
+        most_asked = self.a.snapshot().most_asked[:POPULAR]
+        return tuple(Button(title, payloads.make(intent, procedure=code)) for code, title in most_asked)
 
 
 def _short_title(name: str, limit: int = 60) -> str:

@@ -26,19 +26,30 @@ def browser_page():
         browser.close()
 
 
+def watch_dialogs(page) -> list[str]:
+    """Every alert() the page opens (none is expected)."""
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    return dialogs
+
+
+def ask(page, base: str, text: str) -> None:
+    """Open the demo page, open the chat and send `text`."""
+    page.goto(base + "/")
+    page.get_by_role("button", name="Mở Trợ lý Một cửa").click()
+    box = page.get_by_label("Nhập câu hỏi")
+    box.fill(text)
+    box.press("Enter")
+
+
 def test_widget_conversation_survives_reload_and_escapes_html(
     browser_page, assistant, settings_for, kb_copy, artifacts
 ) -> None:
     page = browser_page
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    dialogs = watch_dialogs(page)
     app = create_app(settings_for(kb_copy), assistant)
     with serve(app) as base:
-        page.goto(base + "/")
-        page.get_by_role("button", name="Mở Trợ lý Một cửa").click()
-        box = page.get_by_label("Nhập câu hỏi")
-        box.fill("làm giấy khai sinh cần gì")
-        box.press("Enter")
+        ask(page, base, "làm giấy khai sinh cần gì")
         page.locator(".mc-bot", has_text="Giấy chứng sinh").wait_for(timeout=15000)
         page.locator(".mc-chip", has_text="Lệ phí").click()
         page.locator(".mc-bot", has_text="Miễn phí").wait_for(timeout=15000)
@@ -98,15 +109,10 @@ def test_html_in_a_staff_answer_is_shown_as_text(browser_page, assistant, settin
                              "active": True}, "lan")
     assistant.refresh()
     page = browser_page
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    dialogs = watch_dialogs(page)
     app = create_app(settings_for(kb_copy), assistant)
     with serve(app) as base:
-        page.goto(base + "/")
-        page.get_by_role("button", name="Mở Trợ lý Một cửa").click()
-        box = page.get_by_label("Nhập câu hỏi")
-        box.fill("quên giấy hẹn thì làm sao")
-        box.press("Enter")
+        ask(page, base, "quên giấy hẹn thì làm sao")
         page.locator(".mc-bot", has_text="<b>Mang giấy hẹn</b>").wait_for(timeout=15000)
         assert page.locator(".mc-log b, .mc-log img").count() == 0
         assert dialogs == []
