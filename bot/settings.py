@@ -41,8 +41,8 @@ class Settings:
     zalo_api_base: str = "https://openapi.zalo.me"
     zalo_max_age_seconds: int = 300
     secure_cookies: bool = False
-    answer_threads: int = 1
-    """Threads per web worker that answer messages (database writes stay in order)."""
+    answer_threads: int = 0
+    """Threads per web worker that answer messages; 0 answers on the worker's event loop."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -68,5 +68,5 @@ class Settings:
             zalo_api_base=env.get("MOTCUA_ZALO_API_BASE", "https://openapi.zalo.me").rstrip("/"),
             zalo_max_age_seconds=_int(env, "MOTCUA_ZALO_MAX_AGE_SECONDS", 300),
             secure_cookies=public_url.startswith("https://"),
-            answer_threads=max(1, _int(env, "MOTCUA_ANSWER_THREADS", 1)),
+            answer_threads=max(0, _int(env, "MOTCUA_ANSWER_THREADS", 0)),
         )

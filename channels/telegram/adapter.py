@@ -137,7 +137,7 @@ class TelegramAdapter:
     # --- webhook inside the web app ---------------------------------------------------
 
     async def respond(self, msg: IncomingMessage) -> Any:
-        """The assistant's answer, off the event loop (the web app supplies its own pool)."""
+        """The assistant's answer in a thread; inside the web app, the app's own `respond` (mount)."""
         return await asyncio.to_thread(self.assistant.respond, msg)
 
     def mount(self, app: Any) -> None:

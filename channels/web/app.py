@@ -96,12 +96,21 @@ def create_app(
     )
     app.state.settings = settings
     app.state.assistant = assistant
-    # Answers run on a small pool of their own: the database writes of one worker then queue
-    # in order instead of forty threads contending for SQLite's single writer.
-    pool = ThreadPoolExecutor(max_workers=settings.answer_threads, thread_name_prefix="answer")
+    if settings.answer_threads > 0:
+        # A pool of its own, for a server database whose round trips leave the CPU idle.
+        pool = ThreadPoolExecutor(max_workers=settings.answer_threads, thread_name_prefix="answer")
 
-    async def respond(msg: IncomingMessage) -> Turn:
-        return await asyncio.get_running_loop().run_in_executor(pool, assistant.respond, msg)
+        async def respond(msg: IncomingMessage) -> Turn:
+            return await asyncio.get_running_loop().run_in_executor(pool, assistant.respond, msg)
+
+    else:
+        # By default a worker answers on its event loop, one message at a time, each in a few
+        # milliseconds. Answering is CPU work that holds Python's interpreter lock wherever it
+        # runs, so a thread would only add a hand-off and a second thread contending for that
+        # lock; benchmarks/web_load.py measured the tail latency lower and capacity higher
+        # this way. SQLite writes of one worker stay in order as well.
+        async def respond(msg: IncomingMessage) -> Turn:
+            return assistant.respond(msg)
 
     app.state.respond = respond
 

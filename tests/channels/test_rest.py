@@ -115,3 +115,29 @@ def test_demo_page_embeds_the_widget_and_shows_the_snippet(web) -> None:
 def test_procedure_page(web) -> None:
     page = web.get("/thu-tuc/1.000894")
     assert page.status_code == 200 and "Thủ tục đăng ký kết hôn" in page.text and "Giấy chứng nhận kết hôn" in page.text
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_answers_on_the_event_loop_or_a_thread_pool_keep_every_message(
+    assistant, settings_for, kb_copy, threads: int
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from channels.web.app import create_app
+
+    settings = settings_for(kb_copy, answer_threads=threads)
+    with TestClient(create_app(settings, assistant)) as client:
+
+        def ask(i: int) -> str:
+            r = client.post(URL, json={"sender": f"pool-{threads}-{i % 4}", "message": "lệ phí đăng ký kết hôn"})
+            assert r.status_code == 200
+            return r.json()[0]["text"]
+
+        with ThreadPoolExecutor(8) as callers:
+            answers = list(callers.map(ask, range(24)))
+    assert all(answers)
+    with kb_copy.sessions() as s:
+        stored = s.scalar(select(func.count(Message.id)).where(Message.direction == "in"))
+    assert stored == 24
