@@ -220,18 +220,22 @@ def main() -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
+            # Every worker must be serving before the conversations connect: a worker still
+            # loading would leave all 50 kept-alive connections to the other one.
+            ready: set[int] = set()
             deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
+            while len(ready) < args.workers and time.monotonic() < deadline:
                 if server.poll() is not None:
                     raise SystemExit("server exited: " + (folder / "server.log").read_text()[-2000:])
                 try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
+                    health = httpx.get(base + "/healthz", timeout=1)  # a new connection each time
+                    if health.status_code == 200:
+                        ready.add(health.json()["worker"])
                 except httpx.HTTPError:
-                    time.sleep(0.3)
-            else:
+                    pass
+                time.sleep(0.05)
+            if len(ready) < args.workers:
                 raise SystemExit("server did not start: " + (folder / "server.log").read_text()[-2000:])
-            time.sleep(2)  # let every worker finish loading
             runs = []
             for rate in (args.rate, 0.0):
                 load = drive("127.0.0.1", port, args.seconds, args.concurrency, rate, server.pid)

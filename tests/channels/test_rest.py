@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import func, select
 
@@ -27,6 +29,7 @@ def test_openapi_and_health(web) -> None:
     assert URL in spec["paths"] and "/healthz" in spec["paths"]
     health = web.get("/healthz")
     assert health.status_code == 200 and health.json()["database"] == "ok"
+    assert health.json()["worker"] == os.getpid()  # which worker process answered
 
 
 def test_health_reports_a_broken_database(web, assistant) -> None:
