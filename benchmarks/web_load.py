@@ -2,6 +2,7 @@
 SQLite knowledge base, drive it with 50 concurrent conversations for a bounded time, print
 throughput, latency and the server's memory. Targets: >= 300 messages/s, p99 <= 100 ms, 0 errors.
 Run: .venv/bin/python benchmarks/web_load.py [--seconds 20] [--workers 2] [--concurrency 50]
+     [--answer-threads 0]   (1 or more: answer in a thread pool, as MOTCUA_ANSWER_THREADS)
 """
 
 from __future__ import annotations
@@ -180,6 +181,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument(
+        "--answer-threads",
+        type=int,
+        default=0,
+        help="MOTCUA_ANSWER_THREADS for the server (0: answer on each worker's event loop)",
+    )
+    ap.add_argument(
         "--rate",
         type=float,
         default=330.0,
@@ -199,7 +206,12 @@ def main() -> None:
         gc.collect()
         gc.freeze()
         port = 8765 + os.getpid() % 1000
-        env = {**os.environ, "MOTCUA_DATABASE_URL": db.url, "MOTCUA_MODEL_PATH": str(folder / "model.pkl")}
+        env = {
+            **os.environ,
+            "MOTCUA_DATABASE_URL": db.url,
+            "MOTCUA_MODEL_PATH": str(folder / "model.pkl"),
+            "MOTCUA_ANSWER_THREADS": str(args.answer_threads),
+        }
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -246,7 +258,12 @@ def main() -> None:
             _stop(server)
         print(
             f"REST load on 127.0.0.1: {args.workers} workers, {args.concurrency} concurrent conversations, "
-            f"{args.seconds:.0f} s per run"
+            f"{args.seconds:.0f} s per run, "
+            + (
+                f"{args.answer_threads} answering thread(s) per worker"
+                if args.answer_threads
+                else "answers on each worker's event loop"
+            )
         )
         for rate, latencies, errors, took, spread, steal in runs:
             label = f"paced at {rate:.0f} msg/s offered" if rate else "no pause between messages (saturation)"
