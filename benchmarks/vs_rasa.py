@@ -126,6 +126,7 @@ def main() -> None:
             [str(RASA_PYTHON), "-c", RASA_CHILD, str(folder / "rasa"), str(EVAL), str(folder / "models")],
             capture_output=True,
             text=True,
+            cwd=folder,  # Rasa keeps its training cache (.rasa/) in the working directory
         )
         if done.returncode != 0:
             raise SystemExit("Rasa failed:\n" + done.stderr[-3000:])

@@ -21,7 +21,6 @@ _INBOX = cast(Table, InboxItem.__table__)
 _FIND = select(_CONV.c.id, _CONV.c.state, _CONV.c.updated_at).where(
     _CONV.c.channel == bindparam("b_channel"), _CONV.c.sender == bindparam("b_sender")
 )
-_FIND_ID = select(_CONV.c.id).where(_CONV.c.channel == bindparam("b_channel"), _CONV.c.sender == bindparam("b_sender"))
 _OPEN = insert(_CONV).returning(_CONV.c.id)
 _TOUCH = update(_CONV).where(_CONV.c.id == bindparam("b_id"))
 _TOUCH_STATE = _TOUCH.values(state=bindparam("state"), updated_at=bindparam("updated_at"))
@@ -93,7 +92,7 @@ class ConversationStore:
                 with self.db.writing(), self.db.engine.begin() as conn:
                     conv_id = memory.conversation_id
                     if conv_id is None:
-                        conv_id = conn.execute(_FIND_ID, {"b_channel": turn.channel, "b_sender": turn.sender}).scalar()
+                        conv_id = conn.execute(_FIND, {"b_channel": turn.channel, "b_sender": turn.sender}).scalar()
                     if conv_id is None:
                         conv_id = conn.execute(
                             _OPEN,

@@ -108,8 +108,8 @@ def create_app(
         # By default a worker answers on its event loop, one message at a time, each in a few
         # milliseconds. Answering is CPU work that holds Python's interpreter lock wherever it
         # runs, so a thread would only add a hand-off and a second thread contending for that
-        # lock; benchmarks/web_load.py measured the tail latency lower and capacity higher
-        # this way. SQLite writes of one worker stay in order as well.
+        # lock (`benchmarks/web_load.py --answer-threads 1` compares the capacity). SQLite
+        # writes of one worker stay in order as well.
         async def respond(msg: IncomingMessage) -> Turn:
             return assistant.respond(msg)
 
