@@ -27,7 +27,7 @@ from knowledge.conversations import ConversationStore, Memory, TurnRecord
 from knowledge.db import Database
 from knowledge.repository import Repository
 from knowledge.text import fold
-from knowledge.types import FaqInfo, ProcedureInfo, UnitInfo
+from knowledge.types import FaqInfo, InboxReason, Outcome, ProcedureInfo, UnitInfo
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class Assistant:
         except Exception:
             # Whatever went wrong, the question is kept and the citizen gets an answer.
             log.exception("failed to answer a message on %s", msg.channel)
-            turn = Turn("out_of_scope", None, (Reply(ctx.say("error")),), outcome="error")
+            turn = Turn("out_of_scope", None, (Reply(ctx.say("error")),), outcome=Outcome.ERROR)
         replies = tuple(self._fit(r, msg.channel) for r in turn.replies)
         message_id = self.store.record(
             memory,
@@ -193,7 +193,7 @@ class _Turn:
         self.state = dict(memory.state)
         self.ref = ref
         self.confidence: float | None = None
-        self.inbox: str | None = None
+        self.inbox: InboxReason | None = None
 
     def say(self, name: str, **values: Any) -> str:
         u = self.unit
@@ -207,7 +207,7 @@ class _Turn:
 
     def run(self, text: str) -> Turn:
         if not text.strip():
-            return Turn("out_of_scope", None, (Reply(self.say("empty")),), outcome="chat")
+            return Turn("out_of_scope", None, (Reply(self.say("empty")),), outcome=Outcome.CHAT)
         payload = payloads.parse(text)
         if payload is not None:
             return self.from_payload(*payload)
@@ -229,21 +229,21 @@ class _Turn:
                 pending = self.state["pending"]
                 return self.answer(self.state.get("pending_intent", "ask_overview"), pending[0])
             self.state.pop("pending", None)
-            return Turn(intent, None, (Reply(self.say("deny")),), outcome="chat")
+            return Turn(intent, None, (Reply(self.say("deny")),), outcome=Outcome.CHAT)
         if intent == "greet":
-            return Turn(intent, None, (Reply(self.say("greet"), self.popular_buttons()),), outcome="chat")
+            return Turn(intent, None, (Reply(self.say("greet"), self.popular_buttons()),), outcome=Outcome.CHAT)
         if intent == "ask_office_hours":
-            return Turn(intent, None, (Reply(self.say("office_hours")),), outcome="chat")
+            return Turn(intent, None, (Reply(self.say("office_hours")),), outcome=Outcome.CHAT)
         if intent == "ask_human":
-            self.inbox = "human"
-            return Turn(intent, None, (Reply(self.say("human")),), outcome="human")
+            self.inbox = InboxReason.HUMAN
+            return Turn(intent, None, (Reply(self.say("human")),), outcome=Outcome.HUMAN)
         if intent in ("thank", "goodbye", "affirm", "deny"):
-            return Turn(intent, None, (Reply(self.say(intent)),), outcome="chat")
+            return Turn(intent, None, (Reply(self.say(intent)),), outcome=Outcome.CHAT)
         faq = self.faq(text, FAQ_FALLBACK, intent)
         if faq is not None:
             return faq
         return Turn(
-            OUT_OF_SCOPE, None, (Reply(self.say("out_of_scope"), self.popular_buttons()),), outcome="out_of_scope"
+            OUT_OF_SCOPE, None, (Reply(self.say("out_of_scope"), self.popular_buttons()),), outcome=Outcome.OUT_OF_SCOPE
         )
 
     def aspect(self, intent: str, r: NluResult, text: str) -> Turn:
@@ -268,7 +268,7 @@ class _Turn:
                     intent,
                     None,
                     (Reply(self.say("ask_which_procedure"), self.popular_buttons(intent)),),
-                    outcome="clarify",
+                    outcome=Outcome.CLARIFY,
                 )
             return self.unanswered(intent, r.candidates)
         rivals = [c for c in r.candidates[1:3] if r.procedure.score - c.score < CLOSE_CALL]
@@ -276,7 +276,7 @@ class _Turn:
             choices = [r.procedure, *rivals]
             self.state.update(pending=[c.code for c in choices], pending_intent=intent)
             buttons = tuple(Button(_title(c), payloads.make(intent, procedure=c.code)) for c in choices)
-            return Turn(intent, None, (Reply(self.say("clarify"), buttons),), outcome="clarify")
+            return Turn(intent, None, (Reply(self.say("clarify"), buttons),), outcome=Outcome.CLARIFY)
         return self.answer(intent, r.procedure.code)
 
     def answer(self, intent: str, code: str) -> Turn:
@@ -286,7 +286,7 @@ class _Turn:
         self.state.update(procedure=p.code, intent=intent)
         self.state.pop("pending", None)
         if not p.active:
-            return Turn(intent, p.code, (Reply(self.say("inactive", procedure=p.name)),), outcome="answered")
+            return Turn(intent, p.code, (Reply(self.say("inactive", procedure=p.name)),), outcome=Outcome.ANSWERED)
         page = f"{self.a.settings.public_url}/thu-tuc/{p.code}"
         ctx = ActionContext(p, self.unit, self.a.responses, self.a.settings.portal_url, page)
         replies = ACTIONS[intent](ctx)
@@ -295,18 +295,18 @@ class _Turn:
         feedback = (Button(self.say("button_useful"), rated), Button(self.say("button_wrong"), wrong))
         last = replies[-1]
         replies[-1] = replace(last, buttons=last.buttons + feedback, link=page)
-        return Turn(intent, p.code, tuple(replies), outcome="answered")
+        return Turn(intent, p.code, tuple(replies), outcome=Outcome.ANSWERED)
 
     def unanswered(self, intent: str, candidates: tuple[Candidate, ...] | list[Candidate]) -> Turn:
         """No invented answer: the question goes to staff; the closest procedures are offered."""
-        self.inbox = "unanswered"
+        self.inbox = InboxReason.UNANSWERED
         replies = [Reply(self.say("unanswered"), (Button(self.say("button_human"), payloads.make("ask_human")),))]
         close = [c for c in candidates[:3] if c.score >= 0.3]
         if close:
             target = intent if intent in ACTIONS else "ask_overview"
             buttons = tuple(Button(_title(c), payloads.make(target, procedure=c.code)) for c in close)
             replies.append(Reply(self.say("unanswered_closest"), buttons))
-        return Turn(intent, None, tuple(replies), outcome="unanswered")
+        return Turn(intent, None, tuple(replies), outcome=Outcome.UNANSWERED)
 
     def faq(self, text: str, threshold: float, intent: str) -> Turn | None:
         key = fold(text)
@@ -319,19 +319,19 @@ class _Turn:
         if found is None:
             return None
         best = faqs[found[2]][1]
-        return Turn(intent, best.procedure_code, (Reply(best.answer),), outcome="faq")
+        return Turn(intent, best.procedure_code, (Reply(best.answer),), outcome=Outcome.FAQ)
 
     def from_payload(self, intent: str, entities: dict[str, Any]) -> Turn:
         if intent == "feedback":
             ref = entities.get("ref")
             useful = entities.get("useful")
             if not isinstance(ref, str) or not isinstance(useful, bool):
-                return Turn("feedback", None, (Reply(self.say("feedback_unknown")),), outcome="feedback")
+                return Turn("feedback", None, (Reply(self.say("feedback_unknown")),), outcome=Outcome.FEEDBACK)
             stored = self.a.store.rate(ref, useful, self.msg.channel, self.msg.sender)
             name = (
                 "feedback_unknown" if not stored else ("feedback_thanks_useful" if useful else "feedback_thanks_wrong")
             )
-            return Turn("feedback", None, (Reply(self.say(name)),), outcome="feedback")
+            return Turn("feedback", None, (Reply(self.say(name)),), outcome=Outcome.FEEDBACK)
         code = entities.get("procedure")
         if intent in ACTIONS and isinstance(code, str):
             return self.answer(intent, code)
@@ -340,11 +340,11 @@ class _Turn:
             if last:
                 return self.answer(intent, last)
         if intent == "ask_human":
-            self.inbox = "human"
-            return Turn(intent, None, (Reply(self.say("human")),), outcome="human")
+            self.inbox = InboxReason.HUMAN
+            return Turn(intent, None, (Reply(self.say("human")),), outcome=Outcome.HUMAN)
         if intent in ("greet", "ask_office_hours", "thank", "goodbye"):
             return self.from_nlu(NluResult(text="", intent=intent, confidence=1.0, procedure=None), "")
-        return Turn(OUT_OF_SCOPE, None, (Reply(self.say("out_of_scope")),), outcome="out_of_scope")
+        return Turn(OUT_OF_SCOPE, None, (Reply(self.say("out_of_scope")),), outcome=Outcome.OUT_OF_SCOPE)
 
     def popular_buttons(self, intent: str = "ask_overview") -> tuple[Button, ...]:
         most_asked = self.a.snapshot().most_asked[:POPULAR]

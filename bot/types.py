@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from knowledge.types import Outcome
+
 
 @dataclass(frozen=True, slots=True)
 class IncomingMessage:
@@ -45,7 +47,7 @@ class Turn:
     procedure: str | None
     """Code of the procedure the answer is about, or None."""
     replies: tuple[Reply, ...]
-    outcome: str = "answered"
-    """answered, unanswered, faq, human, chat, out_of_scope, feedback, clarify, error."""
+    outcome: Outcome = Outcome.ANSWERED
+    """How the turn ended (stored with the question, read by the inbox and analytics)."""
     message_id: int | None = field(default=None, compare=False)
     """Id of the stored incoming message (for ratings)."""

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from knowledge.db import Database
 from knowledge.models import Feedback, Message, Procedure
+from knowledge.types import Outcome
 
 ASPECTS = {
     "ask_documents": "Hồ sơ",
@@ -69,7 +70,7 @@ def dashboard(db: Database, start: date, end: date) -> Dashboard:
         )
         names = dict(s.execute(select(Procedure.code, Procedure.name)).all())
     # Button presses for ratings are messages too, but not questions.
-    questions = [r for r in rows if r.outcome not in ("feedback",)]
+    questions = [r for r in rows if r.outcome != Outcome.FEEDBACK]
     days = Counter(r.created_at.date() for r in questions)
     per_day = [
         (start + timedelta(days=i), days.get(start + timedelta(days=i), 0)) for i in range((end - start).days + 1)
@@ -85,7 +86,7 @@ def dashboard(db: Database, start: date, end: date) -> Dashboard:
         top_aspects=[
             (ASPECTS[i], n) for i, n in Counter(r.intent for r in questions if r.intent in ASPECTS).most_common()
         ],
-        unanswered=sum(1 for r in questions if r.outcome == "unanswered"),
+        unanswered=sum(1 for r in questions if r.outcome == Outcome.UNANSWERED),
         rated=len(ratings),
         useful=sum(1 for u in ratings if u),
     )

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from knowledge.db import Database
 from knowledge.errors import DatabaseError
 from knowledge.models import Conversation, Feedback, InboxItem, Message
+from knowledge.types import InboxReason, Outcome
 
 _CONV = cast(Table, Conversation.__table__)
 _MSG = cast(Table, Message.__table__)
@@ -58,8 +59,8 @@ class TurnRecord:
     intent: str | None = None
     confidence: float | None = None
     procedure: str | None = None
-    outcome: str = "answered"
-    inbox_reason: str | None = None
+    outcome: Outcome = Outcome.ANSWERED
+    inbox_reason: InboxReason | None = None
 
 
 def _aware(value: datetime) -> datetime:
@@ -169,5 +170,5 @@ class ConversationStore:
                 return False
             s.add(Feedback(message_id=message_id, useful=useful))
             if not useful:
-                s.add(InboxItem(message_id=message_id, reason="wrong"))
+                s.add(InboxItem(message_id=message_id, reason=InboxReason.WRONG))
         return True

@@ -12,8 +12,10 @@ from sqlalchemy import select, update
 from knowledge.db import Database
 from knowledge.models import Conversation, InboxItem, Message
 from knowledge.text import fold
+from knowledge.types import InboxReason
 
-REASONS = {"unanswered": "Chưa trả lời được", "wrong": "Bị đánh giá chưa đúng", "human": "Muốn gặp cán bộ"}
+REASONS = {r.value: r.label for r in InboxReason}
+"""Reason code -> the Vietnamese wording staff read."""
 
 
 @dataclass(frozen=True, slots=True)

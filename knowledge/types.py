@@ -29,6 +29,51 @@ _CHANNEL_LABELS = {
 }
 
 
+class Outcome(StrEnum):
+    """How a turn ended; stored with each question and read by the inbox and analytics."""
+
+    ANSWERED = "answered"
+    """Answered about a procedure from the knowledge base."""
+    UNANSWERED = "unanswered"
+    """No answer could be given: the question goes to the staff inbox."""
+    FAQ = "faq"
+    """Answered by a staff-written FAQ."""
+    HUMAN = "human"
+    """The citizen asked for a staff member."""
+    CHAT = "chat"
+    """Greeting, thanks, goodbye, office hours, yes/no: nothing to look up."""
+    OUT_OF_SCOPE = "out_of_scope"
+    """Not about an administrative procedure."""
+    FEEDBACK = "feedback"
+    """A rating button ("Hữu ích" / "Chưa đúng"), not a question."""
+    CLARIFY = "clarify"
+    """The assistant asked which procedure was meant."""
+    ERROR = "error"
+    """Something failed; the citizen got an apology."""
+
+
+class InboxReason(StrEnum):
+    """Why a question landed in the staff inbox."""
+
+    UNANSWERED = "unanswered"
+    WRONG = "wrong"
+    """A citizen rated the answer "Chưa đúng"."""
+    HUMAN = "human"
+    """A citizen asked for a staff member."""
+
+    @property
+    def label(self) -> str:
+        """The Vietnamese wording staff read."""
+        return _INBOX_LABELS[self]
+
+
+_INBOX_LABELS = {
+    InboxReason.UNANSWERED: "Chưa trả lời được",
+    InboxReason.WRONG: "Bị đánh giá chưa đúng",
+    InboxReason.HUMAN: "Muốn gặp cán bộ",
+}
+
+
 class DocumentGroup(StrEnum):
     """Whether a paper is handed in (nộp) or only shown at the desk (xuất trình)."""
 
