@@ -13,7 +13,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot import payloads
+from bot import payloads, render
 from bot.actions import ACTIONS, ActionContext
 from bot.nlu.engine import NluEngine
 from bot.nlu.types import ASPECT_INTENTS, OUT_OF_SCOPE, Candidate, NluResult
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 """Longer messages are cut before anything else looks at them."""
-CHANNEL_LIMITS = {"telegram": 4000, "zalo": 1900, "web": 3000, "rest": 3000, "cli": 20000, "converse": 3000}
-DEFAULT_LIMIT = 2000
 CLOSE_CALL = 0.03
 """Two procedures closer than this in score: ask which one instead of guessing."""
 FAQ_FIRST = 88.0
@@ -149,7 +147,7 @@ class Assistant:
             # Whatever went wrong, the question is kept and the citizen gets an answer.
             log.exception("failed to answer a message on %s", msg.channel)
             turn = Turn("out_of_scope", None, (Reply(ctx.say("error")),), outcome=Outcome.ERROR)
-        replies = tuple(self._fit(r, msg.channel) for r in turn.replies)
+        replies = tuple(render.fit(r, msg.channel, self.responses) for r in turn.replies)
         message_id = self.store.record(
             memory,
             TurnRecord(
@@ -168,17 +166,6 @@ class Assistant:
             ),
         )
         return replace(turn, replies=replies, message_id=message_id)
-
-    def _fit(self, reply: Reply, channel: str) -> Reply:
-        """Cut a long answer at the channel's limit, linking to the whole procedure page."""
-        limit = CHANNEL_LIMITS.get(channel, DEFAULT_LIMIT)
-        if len(reply.text) <= limit or reply.link is None:
-            return reply
-        more = self.responses("more", url=reply.link)
-        room = limit - len(more) - 20
-        cut = reply.text.rfind("\n", 0, room)
-        body = reply.text[: cut if cut > room // 2 else room].rstrip()
-        return replace(reply, text=f"{body}\n{self.responses('truncated')}\n{more}")
 
 
 class _Turn:

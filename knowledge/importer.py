@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 
+from knowledge import fees
 from knowledge.db import Database, bump_revision
 from knowledge.errors import ImportFileError, RecordError
 from knowledge.models import Document, LegalBasis, Meta, Procedure, Step, SubmissionChannel
@@ -175,6 +176,7 @@ def _procedure_row(p: ParsedProcedure, now: datetime) -> dict[str, Any]:
         "source_url": p.source_url,
         "requirements": p.requirements,
         "result": p.result,
+        "receiver": p.receiver.value,
         "sources": p.sources,
         "imported_at": now,
         "updated_at": now,
@@ -184,10 +186,20 @@ def _procedure_row(p: ParsedProcedure, now: datetime) -> dict[str, Any]:
 def _child_rows(pid: int, p: ParsedProcedure) -> dict[Any, list[dict[str, Any]]]:
     return {
         Document: [
-            {"procedure_id": pid, "position": i, "section": d.section, "source_text": d.source_text} | document_row(d)
+            {
+                "procedure_id": pid,
+                "position": i,
+                "section": d.section,
+                "source_text": d.source_text,
+                "role": d.role.value,
+            }
+            | document_row(d)
             for i, d in enumerate(p.documents)
         ],
-        SubmissionChannel: [{"procedure_id": pid, "position": i} | channel_row(c) for i, c in enumerate(p.channels)],
+        SubmissionChannel: [
+            {"procedure_id": pid, "position": i, "fee_parts": fees.to_json(c.fee)} | channel_row(c)
+            for i, c in enumerate(p.channels)
+        ],
         Step: [{"procedure_id": pid, "position": i, "text": s} for i, s in enumerate(p.steps)],
         LegalBasis: [
             {"procedure_id": pid, "position": i, "title": lb.title, "number": lb.number}
