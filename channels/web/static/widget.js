@@ -166,6 +166,7 @@
     });
   }
 
+  var latest = null;  // the first bubble of the last answer, shown from its start on opening
   function render() {
     Array.prototype.slice.call(log.querySelectorAll(".mc-msg")).forEach(function (n) { n.remove(); });
     var lastAnswer = null, afterUser = true;
@@ -180,7 +181,8 @@
       if (state.history[i].from === "user") break;
     }
     showChips(lastBot ? lastBot.buttons : []);
-    showAnswer(lastAnswer);
+    latest = lastAnswer;
+    showAnswer(latest);
   }
 
   function remember(from, text, buttons) {
@@ -231,6 +233,7 @@
         if (r && typeof r.text === "string" && r.text) {
           var b = bubble("bot", r.text);
           first = first || b;
+          latest = first;
         }
         buttons = (r && Array.isArray(r.buttons)) ? r.buttons : buttons;
         remember("bot", (r && r.text) || "", (r && r.buttons) || []);
@@ -255,7 +258,7 @@
     root.classList.toggle("mc-open", flag);
     launch.setAttribute("aria-expanded", flag ? "true" : "false");
     state.open = flag; save();
-    if (flag) { input.focus({ preventScroll: true }); } else { launch.focus(); }
+    if (flag) { showAnswer(latest); input.focus({ preventScroll: true }); } else { launch.focus(); }
   }
 
   launch.addEventListener("click", function () { open(true); });
