@@ -215,6 +215,15 @@ def _fit(reply: Reply, channel: str, responses: Responses | None) -> Reply:
     return replace(reply, text=text, sections=tuple(kept), cut=True)
 
 
+def screen_lines(reply: Reply, channel: str) -> int:
+    """Lines a fitted reply takes on the channel's screen, as the budget counts them."""
+    budget = budget_for(channel)
+    if reply.cut and budget.link_lines is not None and reply.sections:
+        body = reply.text.rsplit("\n", 1)[0]
+        return drawn(body, budget.width) + budget.link_lines
+    return drawn(reply.text, budget.width)
+
+
 def _fits(text: str, budget: Budget) -> bool:
     return drawn(text, budget.width) <= budget.lines and len(text) <= budget.chars
 

@@ -23,15 +23,19 @@ branch_labels = None
 depends_on = None
 
 
+COLUMNS = (
+    ("procedure", sa.Column("receiver", sa.String(length=20), server_default="mot_cua", nullable=False)),
+    ("document", sa.Column("role", sa.String(length=20), server_default="core", nullable=False)),
+    ("submission_channel", sa.Column("fee_parts", sa.JSON(), server_default="{}", nullable=False)),
+    ("unit", sa.Column("offices", sa.JSON(), server_default="[]", nullable=False)),
+)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("procedure", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("receiver", sa.String(length=20), server_default="mot_cua", nullable=False))
-    with op.batch_alter_table("document", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("role", sa.String(length=20), server_default="core", nullable=False))
-    with op.batch_alter_table("submission_channel", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("fee_parts", sa.JSON(), server_default="{}", nullable=False))
-    with op.batch_alter_table("unit", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("offices", sa.JSON(), server_default="[]", nullable=False))
+    # Plain ADD COLUMN on every backend: a batch "move and copy" of these tables on SQLite
+    # would drop them, and their rows' children with them (ON DELETE CASCADE).
+    for table, column in COLUMNS:
+        op.add_column(table, column)
     _fill()
 
 
@@ -79,11 +83,10 @@ def _fill() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("unit", schema=None) as batch_op:
-        batch_op.drop_column("offices")
-    with op.batch_alter_table("submission_channel", schema=None) as batch_op:
-        batch_op.drop_column("fee_parts")
-    with op.batch_alter_table("document", schema=None) as batch_op:
-        batch_op.drop_column("role")
-    with op.batch_alter_table("procedure", schema=None) as batch_op:
-        batch_op.drop_column("receiver")
+    bind = op.get_bind()
+    for table, column in reversed(COLUMNS):
+        if bind.dialect.name == "sqlite":
+            # SQLite 3.35+ drops a column in place; a batch copy would cascade-delete children.
+            op.execute(sa.text(f'ALTER TABLE "{table}" DROP COLUMN "{column.name}"'))
+        else:
+            op.drop_column(table, column.name)
