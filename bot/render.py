@@ -196,9 +196,14 @@ def _fit(reply: Reply, channel: str, responses: Responses | None) -> Reply:
                 break
             shown.append(item)
             item_cost += c
-        if not shown:
-            continue
         left = len(section.items) - len(shown)
+        if not shown:
+            if section.items and used + drawn(say("more_items", n=left), budget.width) <= room - reserve:
+                count = say("more_items", n=left)  # nothing left out without a word about it
+                kept.append(Section(items=(Item(count),), bullet=""))
+                lines.append(count)
+                used += drawn(count, budget.width)
+            continue
         part = Section(section.heading, tuple(Item(i.text) for i in shown), section.numbered, (), section.bullet)
         kept.append(part)
         lines += section_lines(part, whole=False)

@@ -66,6 +66,7 @@ QUALITY_LABELS = {
     "channels": "Cách thức (≥ 1 kênh)",
     "channels_time": "Thời hạn (khi bản ghi có nêu)",
     "fee": "Phí, lệ phí (khi bản ghi có nêu)",
+    "fee_vnd": "Một mức phí bằng đồng",
     "legal_basis": "Căn cứ pháp lý (≥ 1 văn bản)",
     "steps": "Trình tự (≥ 1 bước)",
     "result": "Kết quả",
@@ -95,7 +96,10 @@ def _measure(quality: Quality, raw: dict[str, Any], p: ParsedProcedure) -> None:
     stated = [c for c in p.channels if c.time_text not in _NO_TIME]
     quality.add("channels_time", bool(stated), all(c.time_value is not None for c in stated))
     fees = [c for c in p.channels if c.fee_text and not c.fee_text.startswith(NO_INFO)]
-    quality.add("fee", bool(fees), all(c.fee_amount is not None for c in fees))
+    # Read: the fee is free, an amount (in any currency), or the rule it follows is stated
+    # (a provincial rate, a circular, tiers); the single amount in VND is counted apart.
+    quality.add("fee", bool(fees), all(c.fee.cell_amount or c.fee.free is not None or c.fee.charged for c in fees))
+    quality.add("fee_vnd", bool(fees), all(c.fee_amount is not None for c in fees))
     quality.add("legal_basis", has["can_cu_phap_ly"], any(lb.number for lb in p.legal_basis))
     quality.add("steps", has["trinh_tu_thuc_hien"], bool(p.steps))
     quality.add("result", has["ket_qua_xu_ly"], bool(p.result))

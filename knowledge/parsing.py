@@ -507,17 +507,29 @@ def parse_documents(source: str, procedure: str = "") -> list[DocumentInfo]:
     return _with_roles(docs, procedure)
 
 
+def _form_key(name: str) -> str:
+    return " ".join(fold(strip_enumerator(name)).split()[:8])
+
+
 def _with_roles(docs: list[DocumentInfo], procedure: str) -> list[DocumentInfo]:
     """Conditions from case labels and heading rows, then each row's role."""
     variants = _variant_labels([_label(d.section) for d in docs], procedure)
+    # A form listed under several variants ("Đơn đăng ký đất đai" in each) is the one every
+    # applicant files, whatever the variant.
+    sections_of: dict[str, set[str]] = {}
+    for d in docs:
+        if is_form(d.name) and _label(d.section) in variants:
+            sections_of.setdefault(_form_key(d.name), set()).add(_label(d.section))
+    shared = {k for k, v in sections_of.items() if len(v) >= 2}
     out: list[DocumentInfo] = []
     opened: tuple[str | None, str] | None = None  # (section, heading text) of a heading row
-    for d in docs:
+    for n, d in enumerate(docs):
         condition = d.condition
         group = d.group
         if opened is not None and opened[0] != d.section:
             opened = None
-        if _HEADING_RE.search(d.name) and not is_form(d.name):
+        followed = n + 1 < len(docs) and docs[n + 1].section == d.section
+        if _HEADING_RE.search(d.name) and not is_form(d.name) and followed:
             # Introduces the rows after it: not a paper of its own.
             group = DocumentGroup.NOTE
             opened = (d.section, _label(d.name)) if _HEADING_CASE_RE.search(d.name) else None
@@ -525,6 +537,8 @@ def _with_roles(docs: list[DocumentInfo], procedure: str) -> list[DocumentInfo]:
             label = _label(d.section)
             if opened is not None:
                 condition = opened[1]
+            elif label in variants and _form_key(d.name) in shared:
+                pass
             elif label in variants and not (is_declaration(d) and not _CONDITION_RE.match(label)):
                 # The declaration under a variant label ("… tại nơi đơn vị đóng quân: Tờ khai
                 # CT01") is still the one everyone files; other rows belong to the variant.
@@ -635,6 +649,8 @@ def parse_result(source: str) -> str | None:
 
 
 _POLICE_RE = re.compile(r"\bcong an (?:cap )?(?:xa|phuong|huyen|thi tran|dac khu)\b")
+_LOCAL_OFFICES = ("thue", "bao hiem xa hoi", "bhxh", "hai quan", "kho bac", "cang vu", "cong doan")
+"""Offices of their own at commune level (tax, social insurance, customs, treasury, ports)."""
 _WARD_OFFICE = ("uy ban nhan dan", "ubnd", "chu tich", "mot cua", "van phong dang ky dat dai")
 
 
@@ -649,7 +665,11 @@ def parse_receiver(levels: frozenset[str], agency: str) -> Receiver:
         return Receiver.WARD_DESK
     if _POLICE_RE.search(key):
         return Receiver.POLICE
-    return Receiver.LOCAL_AGENCY
+    if any(f" {w} " in key for w in _LOCAL_OFFICES):
+        return Receiver.LOCAL_AGENCY
+    # Other bodies the record names ("Tổ chức hành nghề công chứng") take files too, but a
+    # ward procedure is filed at the ward desk; the agency is named beside it.
+    return Receiver.WARD_DESK
 
 
 def parse_levels(source: str) -> frozenset[str]:

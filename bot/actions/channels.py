@@ -25,6 +25,11 @@ _REF_TAIL_RE = re.compile(
     re.IGNORECASE,
 )
 _CURRENCY_WORDS = {"VND": "đồng", "USD": "USD", None: ""}
+_REF_LEAD_RE = re.compile(
+    r"(?:\s*\b(?:thực hiện|áp dụng|được|căn cứ|theo|quy định|tại|của|các|mức thu|mức phí|phí|lệ phí)\b)+\s*$",
+    re.IGNORECASE,
+)
+"""The words that lead into a legal reference ("… thực hiện theo quy định tại")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +70,10 @@ def clause_short(ctx: ActionContext, c: FeeClause) -> str:
     if c.kind is FeeKind.REDUCTION and (c.valid_from or c.valid_to):
         text = _reduction(ctx, c) or text
     elif c.kind is FeeKind.REGULATION:
-        head = _REF_TAIL_RE.sub("", text).strip(" ,:;(")
         rule = ctx.say("fee_regulation", regulation=c.regulation or "văn bản pháp luật")
-        text = f"{head} — {rule}" if len(head) > 8 and head.lower() not in ("thực hiện", "theo") else _cap(rule)
+        at = text.find(c.regulation) if c.regulation else -1
+        head = _REF_LEAD_RE.sub("", text[:at] if at > 0 else "").strip(" ,:;(")
+        text = f"{head} — {rule}" if len(head.split()) >= 3 else _cap(rule)
     elif c.kind in (FeeKind.AUTHORITY, FeeKind.REDUCTION, FeeKind.AMOUNT, FeeKind.EXEMPTION, FeeKind.FREE):
         head = _REF_TAIL_RE.sub("", text).strip(" ,:;(")
         if len(head) > 12 and _amounts_kept(c, head):
@@ -137,8 +143,8 @@ def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str) -> FeeView:
             for c in shown
             if c.kind is FeeKind.AMOUNT and len(c.amounts) == 1 and c.amounts[0].value == fee.cell_amount.value
         ]
-        if len(restating) == 1:
-            # "70,000 VNĐ(70.000 đồng/Giấy chứng nhận)": the clause says it with its unit and case.
+        if len(restating) == 1 and _just_the_amount(restating[0]):
+            # "70,000 VNĐ(70.000 đồng/Giấy chứng nhận)": the clause only adds its unit.
             headline, headline_full = _lower(clause_short(ctx, restating[0])), restating[0].text
             shown.remove(restating[0])
     elif fee.free is None:
@@ -155,6 +161,14 @@ def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str) -> FeeView:
     shown.sort(key=lambda c: {True: 0, None: 1, False: 2}[c.in_force(ctx.today)])
     details = tuple(Item(clause_short(ctx, c), c.text) for c in shown)
     return FeeView(headline, headline_full, details, remarks, conflict=fee.conflict)
+
+
+def _just_the_amount(c: FeeClause) -> bool:
+    """ "70.000 đồng/Giấy chứng nhận": a clause that says nothing but its amount."""
+    rest = c.text
+    for a in c.amounts:
+        rest = rest.replace(a.text, " ")
+    return len(rest.strip(" .;:()").split()) <= 2
 
 
 def _lower(text: str) -> str:
@@ -176,27 +190,42 @@ def _grouped(ctx: ActionContext, rows: tuple[ChannelInfo, ...]) -> list[tuple[li
 
 
 def fee(ctx: ActionContext) -> list[Reply]:
+    """Each channel's line first (so no channel is ever left out of a first answer), then what
+    the explanations add, the channels named when they differ, then the notes."""
     p = ctx.procedure
     buttons = aspect_buttons(ctx, "documents", "time", "online")
     if not p.channels:
         return [compose(ctx.say("fee_header"), [_line(ctx.say("fee_unknown")), _gap(ctx)], buttons)]
-    sections: list[Section] = []
-    gap = conflict = False
-    for channels, view in _grouped(ctx, p.channels):
+    groups = _grouped(ctx, p.channels)
+    heads: list[Item] = []
+    details: list[Item] = []
+    remarks: list[Item] = []
+    # What every group's explanation says is said once, without channel names.
+    common = set.intersection(*({d.text for d in v.details} for _, v in groups))
+    common_remarks = set.intersection(*(set(v.remarks) for _, v in groups))
+    for n, (channels, view) in enumerate(groups):
         names = channel_list(channels)
         line = ctx.say("fee_line", channels=names, fee=view.headline)
         whole = ctx.say("fee_line", channels=names, fee=view.headline_full) if view.headline_full else ""
         shortened = whole and view.headline_full.rstrip(" .") not in view.headline
-        sections.append(Section(items=(Item(line, whole if shortened else ""),)))
-        if view.details:
-            sections.append(Section(items=view.details, bullet="  –"))
-        if view.remarks:
-            sections.append(Section(items=tuple(Item(r) for r in view.remarks), bullet="  –", optional=True))
-        gap |= view.gap
-        conflict |= view.conflict
-    if conflict:
+        heads.append(Item(line, whole if shortened else ""))
+        prefix = f"{names}: " if len(groups) > 1 else ""
+        for d in view.details:
+            if d.text not in common:
+                details.append(Item(prefix + d.text, prefix + d.full if d.full else ""))
+            elif n == 0:
+                details.append(d)
+        remarks += [
+            Item(r if r in common_remarks else prefix + r) for r in view.remarks if n == 0 or r not in common_remarks
+        ]
+    sections = [Section(items=tuple(heads))]
+    if details:
+        sections.append(Section(items=tuple(details), bullet="  –"))
+    if remarks:
+        sections.append(Section(items=tuple(remarks), bullet="  –", optional=True))
+    if any(v.conflict for _, v in groups):
         sections.append(_line(ctx.say("fee_conflict_note")))
-    if gap:
+    if any(v.gap for _, v in groups):
         sections.append(_gap(ctx))
     return [compose(ctx.say("fee_header"), sections, buttons)]
 

@@ -70,9 +70,11 @@ def where(ctx: ActionContext) -> list[Reply]:
         lines += _office_lines(ctx, u.name, u.address, u.hours, u.hotline)
     else:
         lines.append(ctx.say("where_no_address"))
+    sections = [_lines(*lines)]
     if agency_differs:
-        lines.append(ctx.say("where_agency", agency=p.agency))
-    return [compose(ctx.say("where_header"), [_lines(*lines)], buttons)]
+        # A second line, left out before any line of where to go when the screen is full.
+        sections.append(Section(items=(Item(ctx.say("where_agency", agency=p.agency)),), bullet="", optional=True))
+    return [compose(ctx.say("where_header"), sections, buttons)]
 
 
 def steps(ctx: ActionContext) -> list[Reply]:

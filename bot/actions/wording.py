@@ -170,11 +170,27 @@ def case_label(condition: str, procedure: str = "", limit: int = LABEL_LIMIT) ->
         text = lead
     for mark in _LABEL_BREAKS:
         at = text.find(mark, 6)
+        while at > 0 and _keeps_going(text, at, mark):
+            at = text.find(mark, at + len(mark))
         if at > 0:
             text = text[:at]
     text = _without_procedure(text, procedure)
     text = text.strip(" ,;:.")
     return _cut(text[:1].lower() + text[1:] if not text[:2].isupper() else text, limit)
+
+
+_DANGLING = ("thuộc", "tại", "theo", "của", "cho", "về", "do", "với", "và", "hoặc")
+_REFERENCE_WORDS = ("điểm", "khoản", "điều", "mục")
+
+
+def _keeps_going(text: str, at: int, mark: str) -> bool:
+    """A label is not cut where it would end on "thuộc", "tại"… or inside a list of legal
+    references ("điểm a, điểm b khoản 1")."""
+    before = text[:at].split()
+    after = text[at + len(mark) :].split()
+    if before and before[-1].lower() in _DANGLING:
+        return True
+    return mark == ", " and bool(after) and after[0].lower() in _REFERENCE_WORDS
 
 
 def _without_procedure(text: str, procedure: str) -> str:

@@ -12,13 +12,9 @@ from knowledge.types import Channel, ProcedureInfo
 _NUMBER_RE = re.compile(r"(?<![\d/])(\d{1,3}(?:[.,]\d{3})+|\d+)(?:\s*(triệu|nghìn|ngàn))?")
 _MULT = {"triệu": 1_000_000, "nghìn": 1_000, "ngàn": 1_000}
 _CHANNEL_WORDS = {"trực tiếp": Channel.IN_PERSON, "trực tuyến": Channel.ONLINE, "bưu chính": Channel.POST}
-_MONEY_RE = re.compile(
-    r"(?<![\d/])(\d{1,3}(?:[.,]\d{3})+|\d+)\s*(triệu\s*)?(đồng|Đồng|VNĐ|VND|USD|đ\b)", re.IGNORECASE
-)
+_MONEY_RE = re.compile(r"(?<![\d/])(\d{1,3}(?:[.,]\d{3})+|\d+)\s*(triệu\s*)?(đồng|Đồng|VNĐ|VND|USD|đ\b)", re.IGNORECASE)
 # Words the templates add around a paper's own words.
-_ADDED = re.compile(
-    r"\((?:nộp [^()]*|xuất trình|\d+ bản (?:chính|sao)[^()]*)\)|— xuất trình|…|\.\s*$"
-)
+_ADDED = re.compile(r"\((?:nộp [^()]*|xuất trình|\d+ bản (?:chính|sao)[^()]*)\)|— xuất trình|…|\.\s*$")
 
 
 def numbers(text: str) -> set[int]:

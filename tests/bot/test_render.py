@@ -42,10 +42,14 @@ def test_shortened_items_link_the_whole_text() -> None:
 
 
 def test_whole_items_only_then_the_fold_of_the_cases() -> None:
-    core = Section(items=tuple(Item(f"Giấy tờ số {i} có một cái tên khá dài để phải xuống dòng") for i in range(9)),
-                   numbered=True)
-    cases = Section("Nếu thuộc trường hợp riêng, nộp thêm:", (Item("Ủy quyền: văn bản ủy quyền"),) * 3,
-                    folds=("Trường hợp riêng cần thêm giấy tờ: ủy quyền.",))
+    core = Section(
+        items=tuple(Item(f"Giấy tờ số {i} có một cái tên khá dài để phải xuống dòng") for i in range(9)), numbered=True
+    )
+    cases = Section(
+        "Nếu thuộc trường hợp riêng, nộp thêm:",
+        (Item("Ủy quyền: văn bản ủy quyền"),) * 3,
+        folds=("Trường hợp riêng cần thêm giấy tờ: ủy quyền.",),
+    )
     out = fit(reply(core, cases), "web")
     lines = out.text.splitlines()
     allowed = {f"{i + 1}. Giấy tờ số {i} có một cái tên khá dài để phải xuống dòng" for i in range(9)}
@@ -57,8 +61,9 @@ def test_whole_items_only_then_the_fold_of_the_cases() -> None:
 
 def test_optional_remarks_are_left_out_whole() -> None:
     main = Section(items=(Item("Trực tiếp: 150.000 đồng"),))
-    remarks = Section(items=tuple(Item("Lệ phí nộp tại thời điểm nộp hồ sơ, không hoàn trả " * 3) for _ in range(4)),
-                      optional=True)
+    remarks = Section(
+        items=tuple(Item("Lệ phí nộp tại thời điểm nộp hồ sơ, không hoàn trả " * 3) for _ in range(4)), optional=True
+    )
     note = Section(items=(Item("Anh/chị hỏi cán bộ qua số 0200 000 0000."),), bullet="")
     out = fit(reply(main, remarks, note), "web")
     assert "không hoàn trả" not in out.text
@@ -74,9 +79,15 @@ def test_a_long_text_without_structure_keeps_the_platform_limit() -> None:
 @pytest.mark.parametrize(
     ("title", "expected"),
     [
-        ("Chứng thực bản sao từ bản chính giấy tờ, văn bản do cơ qu…", "Chứng thực bản sao từ bản chính giấy tờ, văn bản"),
+        (
+            "Chứng thực bản sao từ bản chính giấy tờ, văn bản do cơ qu…",
+            "Chứng thực bản sao từ bản chính giấy tờ, văn bản",
+        ),
         ("Đăng ký khai sinh", "Đăng ký khai sinh"),
-        ("Cấp giấy phép hoạt động tổ chức dịch vụ đăng ký thay đổi ngu…", "Cấp giấy phép hoạt động tổ chức dịch vụ đăng ký thay đổi…"),
+        (
+            "Cấp giấy phép hoạt động tổ chức dịch vụ đăng ký thay đổi ngu…",
+            "Cấp giấy phép hoạt động tổ chức dịch vụ đăng ký thay đổi…",
+        ),
     ],
 )
 def test_button_titles_never_end_inside_a_word(title: str, expected: str) -> None:
@@ -96,7 +107,9 @@ def test_first_answers_of_the_most_asked_procedures_fit_the_channel(
     over = []
     for p in popular[:60]:
         for intent in ASPECTS:
-            turn = assistant.respond(IncomingMessage(channel, f"fit-{channel}", payloads.make(intent, procedure=p.code)))
+            turn = assistant.respond(
+                IncomingMessage(channel, f"fit-{channel}", payloads.make(intent, procedure=p.code))
+            )
             text = "\n".join(r.text for r in turn.replies)
             lines = sum(screen_lines(r, channel) for r in turn.replies)
             if lines > budget.lines or len(text) > budget.chars:

@@ -113,8 +113,12 @@ def test_html_in_a_staff_answer_is_shown_as_text(browser_page, assistant, settin
     from knowledge.editing import save_faq
 
     answer = '<b>Mang giấy hẹn</b> <img src=x onerror="alert(2)">'
-    save_faq(kb_copy, None, {"questions": ["quên giấy hẹn thì làm sao"], "answer": answer, "procedure": None,
-                             "active": True}, "lan")
+    save_faq(
+        kb_copy,
+        None,
+        {"questions": ["quên giấy hẹn thì làm sao"], "answer": answer, "procedure": None, "active": True},
+        "lan",
+    )
     assistant.refresh()
     page = browser_page
     dialogs = watch_dialogs(page)
@@ -156,7 +160,7 @@ def test_birth_documents_fit_the_first_phone_screen(browser_page, assistant, set
         m = bubble_metrics(page, answer)
         proof = bubble_metrics(page, answer.get_by_text("Giấy chứng sinh"))
         page.screenshot(path=str(artifacts / "widget-phone-birth-documents.png"))
-        assert 0 <= m["top"] and m["bottom"] <= m["logHeight"], m  # the whole answer on the first screen
+        assert m["top"] >= 0 and m["bottom"] <= m["logHeight"], m  # the whole answer on the first screen
         assert 0 <= proof["top"] < proof["bottom"] <= m["logHeight"], proof
         assert m["lines"] <= WIDGET_LINES, m
         assert answer.get_by_role("link", name="trang thủ tục 1.001193").count() == 1
@@ -166,8 +170,12 @@ def test_a_long_answer_is_shown_from_its_start(browser_page, assistant, settings
     from knowledge.editing import save_faq
 
     long_answer = "\n".join(f"Bước {i}: mang theo giấy hẹn và giấy tờ tùy thân đến quầy số {i}." for i in range(1, 41))
-    save_faq(kb_copy, None, {"questions": ["quên giấy hẹn thì làm sao"], "answer": long_answer, "procedure": None,
-                             "active": True}, "lan")
+    save_faq(
+        kb_copy,
+        None,
+        {"questions": ["quên giấy hẹn thì làm sao"], "answer": long_answer, "procedure": None, "active": True},
+        "lan",
+    )
     assistant.refresh()
     page = browser_page
     page.set_viewport_size(PHONE)

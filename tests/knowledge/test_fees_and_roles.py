@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from knowledge import fees
-from knowledge.parsing import document_role, is_channel_condition, is_form, parse_record, parse_receiver
+from knowledge.parsing import document_role, is_channel_condition, is_form, parse_receiver, parse_record
 from knowledge.types import Channel, DocumentGroup, DocumentRole, FeeKind, Receiver
 from tests.conftest import FIXTURES
 
@@ -55,7 +55,10 @@ def test_dated_half_rate_reductions_of_the_id_card() -> None:
 def test_per_page_rule_from_the_description_and_the_case_of_a_foreign_currency() -> None:
     p = parsed("2.000815")
     local, abroad = p.channels
-    assert local.fee.cell_amount is not None and (local.fee.cell_amount.value, local.fee.cell_amount.per) == (2000, "trang")
+    assert local.fee.cell_amount is not None and (local.fee.cell_amount.value, local.fee.cell_amount.per) == (
+        2000,
+        "trang",
+    )
     texts = [c.text for c in local.fee.clauses]
     assert "Từ trang thứ 3 trở lên thu 1.000 đồng/trang, tối đa thu không quá 200.000 đồng/bản." in texts
     assert all(c.from_description for c in local.fee.clauses)
@@ -108,7 +111,10 @@ def test_fee_json_round_trip() -> None:
     for code in ("3.000347", "2.000815", "1.014064", "1.003358"):
         for c in parsed(code).channels:
             assert fees.from_json(json.loads(json.dumps(fees.to_json(c.fee)))) == c.fee
-    assert fees.from_json(None) == fees.FeeInfo() and fees.from_json({"clauses": [{"kind": "??"}]}).clauses[0].kind is FeeKind.OTHER
+    assert (
+        fees.from_json(None) == fees.FeeInfo()
+        and fees.from_json({"clauses": [{"kind": "??"}]}).clauses[0].kind is FeeKind.OTHER
+    )
 
 
 @pytest.mark.parametrize(
@@ -179,7 +185,8 @@ def test_role_is_a_function_of_what_staff_edit() -> None:
         ({"Cấp xã"}, "", Receiver.WARD_DESK),
         ({"Cấp xã"}, "Ủy ban Nhân dân xã, phường, thị trấn.", Receiver.WARD_DESK),
         ({"Cấp xã"}, "Công an cấp Xã", Receiver.POLICE),
-        ({"Cấp xã"}, "Bộ Công an, Bộ Quốc phòng, Sở Nông nghiệp và Môi trường", Receiver.LOCAL_AGENCY),
+        ({"Cấp xã"}, "Bộ Công an, Bộ Quốc phòng, Sở Nông nghiệp và Môi trường", Receiver.WARD_DESK),
+        ({"Cấp xã"}, "Bảo hiểm xã hội cấp huyện, Bảo hiểm xã hội tỉnh", Receiver.LOCAL_AGENCY),
         ({"Cấp xã"}, "Thuế cơ sở", Receiver.LOCAL_AGENCY),
         ({"Cấp bộ"}, "Cục cảnh sát giao thông, Công an tỉnh, Công an cấp Xã", Receiver.HIGHER),
     ],
