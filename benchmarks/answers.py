@@ -64,7 +64,8 @@ def widget_lines(assistant: Assistant, settings: Settings, texts: list[str]) -> 
               return texts.map((t) => {
                 const b = document.createElement('div');
                 b.className = 'mc-msg mc-bot';
-                b.textContent = t;
+                // As the widget shows it: a procedure page's address reads "trang thủ tục CODE".
+                b.textContent = t.replace(/https?:\\/\\/\\S+\\/thu-tuc\\/(\\d+\\.\\d{6})/g, 'trang thủ tục $1');
                 log.appendChild(b);
                 const cs = getComputedStyle(b);
                 const inner = b.getBoundingClientRect().height

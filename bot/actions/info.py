@@ -9,7 +9,7 @@ from bot.types import Item, Reply, Section
 from knowledge.text import fold
 from knowledge.types import OfficeInfo, Receiver
 
-STEP_LIMIT = 160
+STEP_LIMIT = 100
 """A step's first answer shows this much of it at most (cut at a word break)."""
 _SAME_AS_DESK = ("uy ban nhan dan", "ubnd", "chu tich", "mot cua")
 
