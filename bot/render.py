@@ -38,8 +38,9 @@ BUDGETS: dict[str, Budget] = {
     # sans-serif font (DejaVu Sans) per line; 12 lines leave room for the question and the
     # quick replies. The widget labels its own procedure links, so "Xem đầy đủ" is one line.
     "web": Budget(lines=12, width=36, chars=3000, link_lines=1),
-    "rest": Budget(lines=12, width=34, chars=3000),
-    "converse": Budget(lines=12, width=34, chars=3000),
+    # Other REST clients and `converse` show the page's whole address (two lines or more).
+    "rest": Budget(lines=14, width=36, chars=3000),
+    "converse": Budget(lines=14, width=36, chars=3000),
     # Telegram's mobile bubble is a little wider; 4,096 characters per message at most.
     "telegram": Budget(lines=18, width=36, chars=4096),
     # Zalo OA text messages take at most 2,000 characters.

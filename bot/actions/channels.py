@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass
 
 from bot.actions.base import ActionContext, aspect_buttons, channel_list, money
+from bot.actions.wording import short_procedure
 from bot.render import compose
 from bot.types import Item, Reply, Section
+from knowledge.text import fold
 from knowledge.types import Channel, ChannelInfo, FeeAmount, FeeClause, FeeInfo, FeeKind
 
 SHOWN = (FeeKind.AMOUNT, FeeKind.REDUCTION, FeeKind.EXEMPTION, FeeKind.AUTHORITY, FeeKind.REGULATION, FeeKind.FREE)
@@ -138,6 +140,11 @@ def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str) -> FeeView:
     headline_full = ""
     if fee.cell_amount is not None:
         headline = amount_text(ctx, fee.cell_amount)
+        case, said = _case_of(ctx, shown, fee.cell_amount.value)
+        if said is not None:
+            headline = f"{headline} ({case})"  # "10.000 đồng/người/lần (theo danh sách)"
+            shown.remove(said)
+            remarks += (said.text,)  # the whole clause stays in the whole answer
         restating = [
             c
             for c in shown
@@ -161,6 +168,25 @@ def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str) -> FeeView:
     shown.sort(key=lambda c: {True: 0, None: 1, False: 2}[c.in_force(ctx.today)])
     details = tuple(Item(clause_short(ctx, c), c.text) for c in shown)
     return FeeView(headline, headline_full, details, remarks, conflict=fee.conflict)
+
+
+def _case_of(ctx: ActionContext, clauses: list[FeeClause], value: int) -> tuple[str, FeeClause | None]:
+    """The case a clause restating the cell's amount names in its heading ("Đăng ký tạm trú
+    theo danh sách: … thu 10.000 đồng" -> "theo danh sách"), the procedure's own name left out."""
+    for c in clauses:
+        if c.kind is not FeeKind.AMOUNT or not any(a.value == value for a in c.amounts) or ": " not in c.text:
+            continue
+        lead = c.text.split(": ", 1)[0]
+        if any(a.text in lead for a in c.amounts):
+            continue
+        words = lead.split()
+        name = fold(short_procedure(ctx.procedure.name)).split()
+        if [fold(w) for w in words[: len(name)]] == name:
+            words = words[len(name) :]
+        case = " ".join(words).strip(" ()")
+        if 2 <= len(case.split()) <= 8:
+            return case, c
+    return "", None
 
 
 def _just_the_amount(c: FeeClause) -> bool:

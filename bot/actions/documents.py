@@ -172,6 +172,8 @@ def documents(ctx: ActionContext) -> list[Reply]:
         if len(names) <= 2:
             folds = (folds[0], folds[2])
         header = "documents_cases_header" if core_items else "documents_variants_header"
+        # Without core papers the cases are the answer: their papers are listed, not folded.
+        folds = folds if core_items else ()
         sections.append(Section(ctx.say(header), tuple(i for i, _ in case_items), numbered=not core_items, folds=folds))
     reply = compose(ctx.say("documents_header"), sections, aspect_buttons(ctx, "forms", "fee", "where"))
     return [reply]
@@ -213,11 +215,12 @@ def forms(ctx: ActionContext) -> list[Reply]:
     seen: set[str] = set()
     for d in declared:
         line = core_line(ctx, d)
+        key = paper_key(line)
         if d.forms:
             line += f" — {ctx.say('forms_files', files=', '.join(d.forms))}"
-        if line in seen:
+        if key in seen:
             continue
-        seen.add(line)
+        seen.add(key)
         items.append(Item(line, document_line(ctx, d)))
     loose = [f for f in ctx.procedure.forms if not any(f in d.forms for d in declared)]
     items += [Item(f) for f in loose]

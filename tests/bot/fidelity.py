@@ -73,10 +73,11 @@ def words_from(text: str, sources: list[str]) -> bool:
     for piece in pieces:
         if len(piece.split()) < 2 and not (piece and len(pieces) == 1):
             continue
-        if not any(f" {piece} " in f" {k} " for k in keys):
+        # Substrings, not whole words: the flattened table glues words ("thì nộpVăn bản").
+        if not any(piece in k for k in keys):
             # "Giấy tờ tùy thân (hộ chiếu, thẻ căn cước…)": each comma part on its own.
             parts = [q.strip() for q in piece.split(",") if q.strip()]
-            if not parts or not all(any(f" {q} " in f" {k} " for k in keys) for q in parts):
+            if not parts or not all(any(q in k for k in keys) for q in parts):
                 return False
     return True
 
