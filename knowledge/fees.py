@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from knowledge.text import fold
@@ -366,6 +367,7 @@ def _description_clauses(description: str, seen: set[str]) -> list[FeeClause]:
     return found
 
 
+@lru_cache(maxsize=4096)
 def parse_fee_info(fee_text: str, description: str = "") -> FeeInfo:
     """What a fee cell (and the fee sentences of its description) states."""
     text = (fee_text or "").strip()

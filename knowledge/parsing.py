@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from typing import Any
@@ -328,7 +329,13 @@ _LABEL_TAIL_RE = re.compile(
 
 
 def _tokens(text: str) -> list[str]:
-    return _WORD_RE.findall(text.lower())
+    return list(_first_words(text))
+
+
+@lru_cache(maxsize=16384)
+def _first_words(text: str) -> tuple[str, ...]:
+    """The lower-cased words of a name's opening (what the role rules look at)."""
+    return tuple(_WORD_RE.findall(text[:200].lower()))
 
 
 def _starts(tokens: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
@@ -360,6 +367,7 @@ def _condition(name: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def is_channel_condition(condition: str) -> bool:
     """ "nếu … nộp hồ sơ theo hình thức trực tiếp": the condition only names a channel."""
     key = fold(condition)
@@ -407,6 +415,7 @@ def document_role(name: str, condition: str | None, group: DocumentGroup | str, 
     return DocumentRole.CORE
 
 
+@lru_cache(maxsize=8192)
 def _label(section: str | None) -> str:
     """A section label without its bullets and its "…, hồ sơ gồm:" tail."""
     text = strip_enumerator((section or "").strip(" *-:\n"))
@@ -417,6 +426,7 @@ def _is_group_label(label: str) -> bool:
     return bool(_GROUP_LABEL_RE.match(label))
 
 
+@lru_cache(maxsize=8192)
 def _names_the_procedure(label: str, procedure: str) -> bool:
     """ "Hồ sơ đăng ký tạm trú" for "Đăng ký tạm trú": the general file, not a variant."""
     words = [w for w in fold(label).split() if w not in ("ho", "so", "thu", "tuc", "cua", "de", "nghi")]
@@ -529,7 +539,7 @@ def _with_roles(docs: list[DocumentInfo], procedure: str) -> list[DocumentInfo]:
         if opened is not None and opened[0] != d.section:
             opened = None
         followed = n + 1 < len(docs) and docs[n + 1].section == d.section
-        if _HEADING_RE.search(d.name) and not is_form(d.name) and followed:
+        if followed and d.name.rstrip().endswith(":") and _HEADING_RE.search(d.name) and not is_form(d.name):
             # Introduces the rows after it: not a paper of its own.
             group = DocumentGroup.NOTE
             opened = (d.section, _label(d.name)) if _HEADING_CASE_RE.search(d.name) else None
