@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
+from functools import lru_cache
 from typing import Any
 
 from knowledge.errors import RecordError
