@@ -383,6 +383,11 @@ def parse_fee_info(fee_text: str, description: str = "") -> FeeInfo:
         free = False
         cell_amount = FeeAmount(_money(m.group("value"), None), _currency(m.group("cur")), None, head)
     clauses: list[FeeClause] = []
+    if m is None and head:
+        # A cell in no portal pattern (staff wrote "Lệ phí 30.000 đồng"): its words are a clause too.
+        own = read_clause(head)
+        if own is not None:
+            clauses.append(own)
     per_suffix: str | None = None
     for part in _split(explanation):
         stripped = tidy(part)

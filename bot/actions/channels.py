@@ -19,6 +19,8 @@ from bot.types import Item, Reply, Section
 from knowledge.text import fold
 from knowledge.types import Channel, ChannelInfo, FeeAmount, FeeClause, FeeInfo, FeeKind
 
+SHORT_REMARK = 60
+"""A remark this short is said beside the amount rather than left for the whole answer."""
 SHOWN = (FeeKind.AMOUNT, FeeKind.REDUCTION, FeeKind.EXEMPTION, FeeKind.AUTHORITY, FeeKind.REGULATION, FeeKind.FREE)
 """Clause kinds a first answer shows; the rest (how and when to pay) only in the whole answer."""
 _REF_TAIL_RE = re.compile(
@@ -132,13 +134,17 @@ def amount_text(ctx: ActionContext, a: FeeAmount) -> str:
     return f"{text}/{a.per}" if a.per else text
 
 
-def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str) -> FeeView:
-    """What one channel row's fee says, in words."""
+def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str, amount: int | None = None) -> FeeView:
+    """What one channel row's fee says, in words. `amount` is the row's amount in VND as
+    stored: what staff typed wins over a cell that states none."""
     clauses = [c for c in fee.clauses if not (c.kind is FeeKind.FREE and fee.free is True)]
     shown = [c for c in clauses if c.kind in SHOWN]
     remarks = tuple(c.text for c in clauses if c.kind not in SHOWN)
     headline_full = ""
-    if fee.cell_amount is not None:
+    if fee.cell_amount is None and fee.free is None and amount:
+        headline = ctx.say("fee_amount", amount=money(amount), currency="đồng")
+        shown = [c for c in shown if not (_just_the_amount(c) and any(a.value == amount for a in c.amounts))]
+    elif fee.cell_amount is not None:
         headline = amount_text(ctx, fee.cell_amount)
         case, said = _case_of(ctx, shown, fee.cell_amount.value)
         if said is not None:
@@ -167,6 +173,9 @@ def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str) -> FeeView:
     # In force today first, undated next, no longer (or not yet) in force last.
     shown.sort(key=lambda c: {True: 0, None: 1, False: 2}[c.in_force(ctx.today)])
     details = tuple(Item(clause_short(ctx, c), c.text) for c in shown)
+    if not details and len(remarks) == 1 and len(remarks[0]) <= SHORT_REMARK and not headline_full:
+        # "30.000 đồng (mức thí điểm của phường)": a short remark stays with its amount.
+        headline, remarks = f"{headline} ({_lower(remarks[0].rstrip(' .'))})", ()
     return FeeView(headline, headline_full, details, remarks, conflict=fee.conflict)
 
 
@@ -205,7 +214,7 @@ def _grouped(ctx: ActionContext, rows: tuple[ChannelInfo, ...]) -> list[tuple[li
     """Rows that say the same, in one group each, in the order first met."""
     groups: list[tuple[list[Channel], FeeView]] = []
     for c in rows:
-        view = fee_view(ctx, c.fee, c.fee_text)
+        view = fee_view(ctx, c.fee, c.fee_text, c.fee_amount)
         for channels, seen in groups:
             if seen == view:
                 channels.append(c.channel)
@@ -299,7 +308,7 @@ def methods(ctx: ActionContext) -> list[Reply]:
     buttons = aspect_buttons(ctx, "documents", "where")
     groups: dict[tuple[str, str], list[Channel]] = {}
     for c in p.channels:
-        view = fee_view(ctx, c.fee, c.fee_text)
+        view = fee_view(ctx, c.fee, c.fee_text, c.fee_amount)
         groups.setdefault((time_value(ctx, c), view.headline), []).append(c.channel)
     items = [Item(ctx.say("methods_line", channels=channel_list(chs), time=t, fee=f)) for (t, f), chs in groups.items()]
     sections = [Section(items=tuple(items))]
@@ -318,7 +327,7 @@ def main_fee(ctx: ActionContext) -> str:
     """The fee of the main channel, for a summary."""
     p = ctx.procedure
     main = p.channel(Channel.IN_PERSON) or (p.channels[0] if p.channels else None)
-    return fee_view(ctx, main.fee, main.fee_text).headline if main else ctx.say("fee_unknown")
+    return fee_view(ctx, main.fee, main.fee_text, main.fee_amount).headline if main else ctx.say("fee_unknown")
 
 
 def main_time(ctx: ActionContext) -> str:
