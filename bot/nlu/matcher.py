@@ -46,6 +46,10 @@ HEAD_SPREAD = 1
 """A shortened name also found inside other official names is too general to be kept."""
 HEAD_MIN_WORDS = 4
 """Content words a shortened name must keep ("trợ cấp xã hội" alone names nothing)."""
+SIBLING_OVERLAP = 0.45
+"""Two official names whose shared weight is at least this share of the smaller one are
+siblings: "cấp đổi thẻ căn cước" and "cấp lại thẻ căn cước" (0.5) are, "đăng ký kết hôn" and
+"đăng ký khai sinh kết hợp nhận cha, mẹ, con" (0.29) are not."""
 SHORTLIST = 300
 """Variants kept for ranking after the first score."""
 _QUALIFIERS = re.compile(r"\s+(?:thực hiện|bằng dịch vụ công|tại)\s+.*$", re.IGNORECASE)
@@ -140,6 +144,32 @@ class Match:
     """(share of the best name the question mentions, share of the question the name explains)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """How well a question names one given procedure."""
+
+    score: float
+    """The score `match` ranks by (0 when the question shares nothing with its names)."""
+    explained: float
+    """Share of the question's own content weight its names explain (0-1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """One question scored against every variant it shares a feature with (`hit`)."""
+
+    words: list[str]
+    """The question's words after typo correction."""
+    hit: np.ndarray
+    """Variant indices, ascending."""
+    score: np.ndarray
+    name_cov: np.ndarray
+    """Share of each variant's weight the question mentions."""
+    own_overlap: np.ndarray
+    """Weight of each variant's features among the question's own (not synonym) features."""
+    q_weight: float
+
+
 class ProcedureMatcher:
     """Built once from the catalog; `match()` is the per-message call."""
 
@@ -201,6 +231,13 @@ class ProcedureMatcher:
                     variant_owner.append(i)
                     derived.append(penalty)
         self.derived = np.array(derived)
+        # each procedure's first variant is its official name (own_keys starts with it)
+        first: dict[int, int] = {}
+        for v, owner in enumerate(variant_owner):
+            first.setdefault(owner, v)
+        self.name_variant = np.array([first.get(i, -1) for i in range(len(self.entries))], dtype=np.int64)
+        self._index = {e.code: i for i, e in enumerate(self.entries)}
+        self._siblings: dict[str, dict[str, float]] = {}
         self.variant_keys = variant_keys
         self.variant_owner = np.array(variant_owner, dtype=np.int32)
         self.foreign = np.array([1.0 if " nuoc ngoai" in f" {k}" else 0.0 for k in variant_keys])
@@ -265,14 +302,25 @@ class ProcedureMatcher:
         weights = np.concatenate([self._columns.data[a:b] for a, b in zip(starts, ends, strict=True)])
         return np.bincount(rows, weights=weights, minlength=len(self.variant_keys))
 
+    def phrases(self, key: str) -> set[str]:
+        """The pairs of content words in a folded text that procedure names use (features of
+        the catalog): what a turn says in the vocabulary of names, question words left out."""
+        words = key.split()
+        stop = self.stop.mask(words)
+        return {
+            pair
+            for i in range(len(words) - 1)
+            if not (stop[i] or stop[i + 1]) and (pair := f"{words[i]} {words[i + 1]}") in self.vocab
+        }
+
     def content_words(self, words: list[str]) -> int:
         return sum(1 for s in self.stop.mask(words) if not s)
 
-    def match(self, key: str, limit: int = 5) -> Match:
-        """Rank procedures for a folded question key."""
+    def _score(self, key: str) -> _Scored | None:
+        """Every variant sharing a feature with the folded question, with its score (before the
+        phrase bonus and the priors); None when the question shares nothing with any name."""
         padded = f" {key} "
         words = self._correct(key.split())
-        content = self.content_words(words)
         own = {self.vocab[f] for f in self._features(words) if f in self.vocab}
         # Official terms behind everyday words count when a name has them, but are never
         # held against a name as words the question said and the name left unexplained.
@@ -282,7 +330,7 @@ class ProcedureMatcher:
                 extra |= {self.vocab[f] for f in self._features(term.split()) if f in self.vocab}
         feats = sorted(own | extra)
         if not feats or not len(self.entries):
-            return Match((), None, None, content)
+            return None
         q_weight = float(self.weights[sorted(own)].sum()) + 1e-9
         all_overlap = self._overlap(feats)
         hit = np.nonzero(all_overlap)[0]
@@ -298,21 +346,37 @@ class ProcedureMatcher:
         # ("lấy chồng Hàn Quốc"), the foreign-element variant is what they mean.
         said_foreign = any(f in self.vocab and self.vocab[f] in own | extra for f in _FOREIGN)
         score = score + (FOREIGN_BONUS if said_foreign else -FOREIGN_PENALTY) * self.foreign[hit]
-        # a name or alias written word for word in the question
-        joined = f" {' '.join(words)} "
+        return _Scored(words, hit, score, name_cov, own_overlap, q_weight)
+
+    def _phrase_bonus(self, s: _Scored, variants: np.ndarray) -> tuple[np.ndarray, set[int]]:
+        """PHRASE_BONUS for each of `variants` (positions in `s.hit`) written word for word in
+        the question, and which of them are whole names or aliases of two or more content words."""
+        joined = f" {' '.join(s.words)} "
+        bonus = np.zeros(len(s.hit))
+        verbatim: set[int] = set()
+        for pos in variants:
+            v = int(s.hit[pos])
+            key = self.variant_keys[v]
+            if f" {key} " in joined:
+                bonus[pos] = PHRASE_BONUS
+                if self.content_words(key.split()) >= 2 and not self.derived[v]:
+                    verbatim.add(v)
+        return bonus, verbatim
+
+    def match(self, key: str, limit: int = 5) -> Match:
+        """Rank procedures for a folded question key."""
+        s = self._score(key)
+        if s is None:
+            return Match((), None, None, self.content_words(self._correct(key.split())))
+        content = self.content_words(s.words)
+        hit, score, name_cov, own_overlap = s.hit, s.score, s.name_cov, s.own_overlap
         if len(hit) > SHORTLIST:
             # Only the best-scoring variants can rank: the priors add at most a few hundredths.
             keep = np.sort(np.argpartition(-score, SHORTLIST)[:SHORTLIST])
-            hit, score, name_cov, own_overlap = hit[keep], score[keep], name_cov[keep], own_overlap[keep]
-        top = hit[np.argsort(-score)[:40]]
-        bonus = np.zeros(len(hit))
-        verbatim: set[int] = set()
-        for v in top:
-            key = self.variant_keys[v]
-            if f" {key} " in joined:
-                bonus[np.searchsorted(hit, v)] = PHRASE_BONUS
-                if self.content_words(key.split()) >= 2 and not self.derived[v]:
-                    verbatim.add(int(v))
+            s = _Scored(s.words, hit[keep], score[keep], name_cov[keep], own_overlap[keep], s.q_weight)
+            hit, score, name_cov, own_overlap = s.hit, s.score, s.name_cov, s.own_overlap
+        # a name or alias written word for word in the question
+        bonus, verbatim = self._phrase_bonus(s, np.argsort(-score)[:40])
         score = score + bonus
         # best variant per procedure, then the procedures ranked with their priors
         owners = self.variant_owner[hit]
@@ -325,7 +389,7 @@ class ProcedureMatcher:
             (float(score[i] + self._prior[owners[i]]), float(score[i]), int(owners[i]), int(hit[i])) for i in top_k
         ]
         top_pos = int(np.searchsorted(hit, ranked[0][3]))
-        own_share = float(own_overlap[top_pos]) / q_weight
+        own_share = float(own_overlap[top_pos]) / s.q_weight
         coverage = (float(name_cov[top_pos]), min(own_share, 1.0))
         candidates = tuple(
             Candidate(
@@ -340,8 +404,56 @@ class ProcedureMatcher:
         # procedure even inside a long story; otherwise the score must clear the threshold.
         sure = ranked[0][1] >= ABSTAIN_BELOW or ranked[0][3] in verbatim
         best = candidates[0] if candidates and sure else None
-        span = self._span(words, self.variant_keys[ranked[0][3]]) if best else None
+        span = self._span(s.words, self.variant_keys[ranked[0][3]]) if best else None
         return Match(candidates, best, span, content, coverage)
+
+    def fits(self, key: str, codes: Sequence[str]) -> dict[str, Fit]:
+        """How well the question names each of `codes`, whatever else ranks above them: lets a
+        caller weigh a few procedures it already has in mind, such as the one a conversation is
+        about and its siblings. Procedures sharing nothing with the question get Fit(0, 0)."""
+        out = dict.fromkeys(codes, Fit(0.0, 0.0))
+        s = self._score(key)
+        if s is None:
+            return out
+        wanted = {self._index[c]: c for c in codes if c in self._index}
+        owners = self.variant_owner[s.hit]
+        positions = np.nonzero(np.isin(owners, list(wanted)))[0]
+        if not len(positions):
+            return out
+        bonus, _ = self._phrase_bonus(s, positions)
+        for pos in positions:
+            owner = int(owners[pos])
+            code = wanted[owner]
+            score = round(min(float(s.score[pos] + bonus[pos] + self._prior[owner]), 1.0), 4)
+            explained = min(float(s.own_overlap[pos]) / s.q_weight, 1.0)
+            old = out[code]
+            out[code] = Fit(max(old.score, score), max(old.explained, explained))
+        return out
+
+    def siblings(self, code: str) -> dict[str, float]:
+        """Procedures whose official name shares most of its weighted words with this one's
+        (as a share of the smaller name), with that share: the variants of one family, such as
+        "đăng ký khai sinh", "đăng ký lại khai sinh" and "đăng ký khai sinh có yếu tố nước ngoài"."""
+        cached = self._siblings.get(code)
+        if cached is not None:
+            return cached
+        i = self._index.get(code)
+        if i is None or self.name_variant[i] < 0:
+            return {}
+        v = int(self.name_variant[i])
+        feats = sorted(self.vocab[f] for f in self._features(self.variant_keys[v].split()) if f in self.vocab)
+        named = np.nonzero(self.name_variant >= 0)[0]
+        names = self.name_variant[named]
+        shared = self._overlap(feats)[names]
+        overlap = shared / np.minimum(self.row_weight[v], self.row_weight[names])
+        found = {
+            self.entries[int(j)].code: round(float(o), 4)
+            for j, o in zip(named, overlap, strict=True)
+            if o >= SIBLING_OVERLAP and j != i
+        }
+        if len(self._siblings) < 10_000:
+            self._siblings[code] = found
+        return found
 
     def _span(self, words: list[str], variant: str) -> tuple[int, int] | None:
         """Where the matched name stands in the question: the densest run of its words."""

@@ -81,6 +81,16 @@ class NluResult:
     """Every intent with its probability, best first."""
     names_procedure: bool = False
     """True when the text mentions some concrete procedure, known or not."""
+    words: str = ""
+    """The normalized text (lower case, abbreviations expanded, diacritics kept)."""
+    key: str = ""
+    """`words` without diacritics: what the matcher reads."""
+    named: Candidate | None = None
+    """The procedure the matcher is sure the text names, whatever the intent (`procedure` is
+    None for conversation intents)."""
+    coverage: tuple[float, float] = (0.0, 0.0)
+    """For the best candidate: (share of its name the text mentions, share of the text's own
+    content its name explains) — how much of the turn a procedure name accounts for."""
 
     def to_json(self) -> dict[str, object]:
         """The `motcua parse` line of DESIGN.md."""
