@@ -217,7 +217,7 @@ def test_a_message_typed_while_answering_is_queued_and_sent(
         box.fill("lệ phí bao nhiêu")
         box.press("Enter")
         page.locator(".mc-bot", has_text="Hồ sơ đăng ký kết hôn").wait_for(timeout=20000)
-        page.locator(".mc-bot", has_text="Phí, lệ phí đăng ký kết hôn").wait_for(timeout=20000)
+        page.locator(".mc-bot", has_text="Phí, lệ phí thủ tục đăng ký kết hôn").wait_for(timeout=20000)
         users = page.locator(".mc-user").all_inner_texts()
         assert users == ["đăng ký kết hôn cần giấy tờ gì", "lệ phí bao nhiêu"]
         page.screenshot(path=str(artifacts / "widget-queued.png"))
