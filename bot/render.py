@@ -167,12 +167,17 @@ def _fit(reply: Reply, channel: str, responses: Responses | None) -> Reply:
     used = drawn("\n".join(title_lines), budget.width) if title_lines else 0
     kept: list[Section] = []
     lines = list(title_lines)
+    omitted = 0  # items left out, said once in a count line before the link
     for n, section in enumerate(reply.sections):
-        # Room kept for the shortest stand-in of each later section that has one.
+        # Room kept for the shortest stand-in of each later section that has one, and for the
+        # count line unless this is the last section and nothing was left out yet.
         reserve = sum(min(drawn(f, budget.width) for f in s.folds) for s in reply.sections[n + 1 :] if s.folds)
+        last = n + 1 == len(reply.sections)
+        whole_fits = reserve + (0 if last and not omitted else 1)
+        reserve += 1
         candidate = section_lines(section, whole=False)
         cost = drawn("\n".join(candidate), budget.width)
-        if used + cost <= room - reserve:
+        if used + cost <= room - whole_fits:
             kept.append(_short(section))
             lines += candidate
             used += cost
@@ -185,7 +190,7 @@ def _fit(reply: Reply, channel: str, responses: Responses | None) -> Reply:
             lines.append(fold)
             used += drawn(fold, budget.width)
             continue
-        # As many whole items as fit, never half of one, and how many are left.
+        # As many whole items as fit, never half of one; the rest is counted.
         head = [section.heading] if section.heading else []
         head_cost = drawn("\n".join(head), budget.width) if head else 0
         shown: list[Item] = []
@@ -193,27 +198,20 @@ def _fit(reply: Reply, channel: str, responses: Responses | None) -> Reply:
         for item in section.items:
             line = item_lines(section, (item,), whole=False, start=len(shown) + 1)[0]
             c = drawn(line, budget.width)
-            if used + head_cost + item_cost + c + 1 > room - reserve:
+            if used + head_cost + item_cost + c > room - reserve:
                 break
             shown.append(item)
             item_cost += c
-        left = len(section.items) - len(shown)
-        if not shown:
-            if section.items and used + drawn(say("more_items", n=left), budget.width) <= room - reserve:
-                count = say("more_items", n=left)  # nothing left out without a word about it
-                kept.append(Section(items=(Item(count),), bullet=""))
-                lines.append(count)
-                used += drawn(count, budget.width)
-            continue
-        part = Section(section.heading, tuple(Item(i.text) for i in shown), section.numbered, (), section.bullet)
-        kept.append(part)
-        lines += section_lines(part, whole=False)
-        used += head_cost + item_cost
-        if left:
-            count = say("more_items", n=left)
-            kept.append(Section(items=(Item(count),), bullet=""))
-            lines.append(count)
-            used += drawn(count, budget.width)
+        omitted += len(section.items) - len(shown)
+        if shown:
+            part = Section(section.heading, tuple(Item(i.text) for i in shown), section.numbered, (), section.bullet)
+            kept.append(part)
+            lines += section_lines(part, whole=False)
+            used += head_cost + item_cost
+    if omitted:
+        count = say("more_items", n=omitted)
+        kept.append(Section(items=(Item(count),), bullet=""))
+        lines.append(count)
     lines.append(more)
     text = "\n".join(lines)
     if len(text) > budget.chars:

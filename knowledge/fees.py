@@ -254,6 +254,9 @@ def _items(text: str) -> list[tuple[str | None, str]]:
     for m in _MARK_RE.finditer(text):
         if m.group("mark") and m.start() > 0 and not text[: m.start()].rstrip().endswith((":", ".", ";", ")")):
             continue  # a dash inside a sentence ("GT-lần", "01 - 02 năm"), not a bullet
+        following = text[m.end() : m.end() + 1]
+        if (m.group("semi") or m.group("dot")) and following.islower():
+            continue  # "…cho người có công; người thuộc hộ nghèo; …": one list, one clause
         piece = text[pos : m.start()] + (m.group("dot") or "")
         if piece.strip():
             items.append((mark, piece.strip()))

@@ -19,6 +19,8 @@ from bot.types import Item, Reply, Section
 from knowledge.text import fold
 from knowledge.types import Channel, ChannelInfo, FeeAmount, FeeClause, FeeInfo, FeeKind
 
+CASE_WORDS = 12
+"""A clause's heading this short names the case of the cell's amount ("theo danh sách")."""
 SHORT_REMARK = 60
 """A remark this short is said beside the amount rather than left for the whole answer."""
 SHOWN = (FeeKind.AMOUNT, FeeKind.REDUCTION, FeeKind.EXEMPTION, FeeKind.AUTHORITY, FeeKind.REGULATION, FeeKind.FREE)
@@ -148,9 +150,9 @@ def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str, amount: int | None
         headline = amount_text(ctx, fee.cell_amount)
         case, said = _case_of(ctx, shown, fee.cell_amount.value)
         if said is not None:
-            headline = f"{headline} ({case})"  # "10.000 đồng/người/lần (theo danh sách)"
+            headline = f"{headline} ({_lower(case)})"  # "10.000 đồng/người/lần (theo danh sách)"
             shown.remove(said)
-            remarks += (said.text,)  # the whole clause stays in the whole answer
+            headline_full = said.text  # the whole clause stays in the whole answer
         restating = [
             c
             for c in shown
@@ -193,7 +195,7 @@ def _case_of(ctx: ActionContext, clauses: list[FeeClause], value: int) -> tuple[
         if [fold(w) for w in words[: len(name)]] == name:
             words = words[len(name) :]
         case = " ".join(words).strip(" ()")
-        if 2 <= len(case.split()) <= 8:
+        if 2 <= len(case.split()) <= CASE_WORDS:
             return case, c
     return "", None
 

@@ -60,7 +60,11 @@ def test_per_page_rule_from_the_description_and_the_case_of_a_foreign_currency()
         "trang",
     )
     texts = [c.text for c in local.fee.clauses]
-    assert "Từ trang thứ 3 trở lên thu 1.000 đồng/trang, tối đa thu không quá 200.000 đồng/bản." in texts
+    assert texts[0] == (
+        "Tại Ủy ban nhân dân cấp xã, Tổ chức hành nghề công chứng: 2.000 đồng/trang; từ trang thứ 3 trở lên thu "
+        "1.000 đồng/trang, tối đa thu không quá 200.000 đồng/bản."
+    )
+    assert [a.value for a in local.fee.clauses[0].amounts] == [2000, 1000, 200000]
     assert all(c.from_description for c in local.fee.clauses)
     assert abroad.fee.cell_amount is not None and abroad.fee.cell_amount.currency == "USD"
     assert abroad.fee_amount is None
@@ -98,6 +102,13 @@ def test_headings_introduce_their_bullets_and_brackets_become_clauses() -> None:
     assert [(c.kind, c.text) for c in system.fee.clauses] == [
         (FeeKind.AMOUNT, "Hệ thống 4.000.000 đồng/lần"),
         (FeeKind.REDUCTION, "Miễn kể từ ngày 07/4/2026 đến 30/6/2026 theo Thông tư 40/2026/TT-BTC"),
+    ]
+
+
+def test_a_list_after_a_semicolon_stays_one_clause() -> None:
+    c = parsed("1.004873").channels[0]
+    assert [cl.text for cl in c.fee.clauses if cl.kind is FeeKind.EXEMPTION] == [
+        "Miễn lệ phí cho người thuộc gia đình có công với cách mạng; người thuộc hộ nghèo; người khuyết tật."
     ]
 
 
