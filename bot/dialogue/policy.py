@@ -296,7 +296,12 @@ class DialoguePolicy:
 
         # Of two siblings that fit alike, the one whose name explains more of the turn.
         sibling = max(family, key=lambda c: (round(closeness(c), TIE_DIGITS), fits[c].explained), default=None)
-        if named is not None and named.code in family and sibling is not None:
+        if (
+            named is not None
+            and named.code in family
+            and sibling is not None
+            and self._detail_fits(r, current, sibling)
+        ):
             # The turn names a variant itself ("kết hôn với người nước ngoài", "nhà em chỉ sửa
             # chữa, cải tạo"): a detail of the same question, so the aspect stays. Of the family,
             # the member that fits best wins ("người Trung Quốc ở vùng biên giới": the border one).
@@ -319,9 +324,10 @@ class DialoguePolicy:
             told = (
                 marker
                 and other.score - here.score >= SWITCH_MARGIN
+                and other.explained > here.explained
                 and self.matcher.says_core(r.key, named.matched, self.heads)
             )
-            if beyond_current and (told or (lead >= SWITCH_MARGIN and beyond_family) or lead >= CLEAR_LEAD):
+            if told or (beyond_current and ((lead >= SWITCH_MARGIN and beyond_family) or lead >= CLEAR_LEAD)):
                 close = [c for c in self._close_call(r, named) if c.code != current]
                 kin = [c for c in close if c.code in family]
                 aspect = self._aspect(r, state.aspect, carry=marker)
