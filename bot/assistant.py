@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import secrets
 import threading
 import time
@@ -16,10 +17,10 @@ from rapidfuzz import fuzz, process
 from bot import payloads, render
 from bot.actions import ACTIONS, ActionContext
 from bot.dialogue import Decision, DialoguePolicy, DialogueState, Move, PendingChoice
-from bot.dialogue.policy import CONVERSATION_INTENTS
+from bot.dialogue.policy import CONVERSATION_INTENTS, NO_PHRASES, RecordPhrases
 from bot.dialogue.vocabulary import DialogueVocabulary, load_vocabulary
 from bot.nlu.engine import NluEngine
-from bot.nlu.types import INTENTS, OUT_OF_SCOPE, Candidate
+from bot.nlu.types import ASPECT_INTENTS, INTENTS, OUT_OF_SCOPE, Candidate, NluResult
 from bot.privacy import mask
 from bot.responses import Responses
 from bot.responses import load as load_responses
@@ -41,6 +42,11 @@ FAQ_FIRST = 88.0
 FAQ_FALLBACK = 72.0
 """...and this close when the assistant has no other answer."""
 REFRESH_SECONDS = 1.0
+_COURTESIES = frozenset({"greet", "thank", "goodbye", "affirm"})
+_CLAUSE = re.compile(r"[.!?;,\n]+")
+"""Where a courtesy ends and a question may begin."""
+COURTESY_SURE = 0.5
+"""The question after a courtesy must be classified this surely to be answered instead."""
 POPULAR = 4
 
 
@@ -57,7 +63,7 @@ class _Snapshot:
     most_asked: list[tuple[str, str]]
     """(code, button title) of every procedure staff marked popular, most asked first."""
     procedures: dict[str, ProcedureInfo] = field(default_factory=dict)
-    phrases: dict[str, frozenset[str]] = field(default_factory=dict)
+    phrases: dict[str, RecordPhrases] = field(default_factory=dict)
     """Name phrases of each procedure's record, for the policy (filled on first use)."""
 
 
@@ -82,7 +88,7 @@ class Assistant:
         if engine is None:
             engine = self._snapshot.engine.with_catalog(catalog_entries(catalog))
         popular = sorted((p for p in catalog if p.popularity > 0), key=lambda p: (-p.popularity, p.code))
-        phrases: dict[str, frozenset[str]] = {}
+        phrases: dict[str, RecordPhrases] = {}
         return _Snapshot(
             revision=revision,
             engine=engine,
@@ -131,22 +137,26 @@ class Assistant:
                 snap.procedures[code] = found
         return found
 
-    def _record_phrases(self, code: str, cache: dict[str, frozenset[str]]) -> frozenset[str]:
-        """The name phrases a procedure's record uses: its names, papers (and their originals and
-        copies), forms, steps, result, who may apply, conditions and agency. A follow-up about the
-        procedure speaks in these."""
+    def _record_phrases(self, code: str, cache: dict[str, RecordPhrases]) -> RecordPhrases:
+        """The name phrases a procedure's record uses (see `RecordPhrases`), for the policy."""
         found = cache.get(code)
         if found is None:
             p = self.procedure(code)
             if p is None:
-                return frozenset()
-            texts = [p.name, *p.aliases, *p.forms, *p.steps, p.result or "", p.subjects, p.agency, p.requirements or ""]
-            texts.append(self.responses("documents_count", originals=1, copies=1))
-            texts += [f"{d.name} {d.condition or ''}" for d in p.documents]
+                return NO_PHRASES
             snap = self._snapshot
-            found = frozenset(
-                phrase for t in texts if t for phrase in snap.engine.matcher.phrases(snap.engine.normalizer(t).key)
-            )
+
+            def phrases(texts: list[str]) -> frozenset[str]:
+                return frozenset(
+                    ph for t in texts if t for ph in snap.engine.matcher.phrases(snap.engine.normalizer(t).key)
+                )
+
+            own = [p.name, *p.aliases, p.result or ""]
+            rest = [*p.forms, *p.steps, p.subjects, p.agency, p.requirements or ""]
+            rest.append(self.responses("documents_count", originals=1, copies=1))
+            rest += [f"{d.name} {d.condition or ''}" for d in p.documents]
+            mine = phrases(own)
+            found = RecordPhrases(everything=mine | phrases(rest), own=mine)
             if len(cache) < 5000:
                 cache[code] = found
         return found
@@ -281,6 +291,8 @@ class _Turn:
             return self.from_payload(payload.intent, payload.entities)
         snap = self.a.snapshot()
         result = snap.engine.parse(text)
+        if intent is None and result.intent in _COURTESIES:
+            result = self._past_courtesy(text, result)
         if intent is not None and intent in INTENTS:
             result = replace(result, intent=intent, confidence=confidence)
         entity = self.a.procedure(procedure) if procedure else None
@@ -292,6 +304,16 @@ class _Turn:
         if faq is not None:
             return faq
         return self.act(snap.policy.decide(result, self.state), text)
+
+    def _past_courtesy(self, text: str, result: NluResult) -> NluResult:
+        """ "Cảm ơn nhé. Vậy cấp lại mất bao lâu", "Chào bạn, cho hỏi lệ phí kết hôn": a courtesy
+        opening a question is let pass, and the question is answered."""
+        parts = _CLAUSE.split(text.strip(), maxsplit=1)
+        if len(parts) < 2 or not parts[1].strip():
+            return result
+        rest = self.a.snapshot().engine.parse(parts[1])
+        sure = rest.intent in ASPECT_INTENTS and rest.confidence >= COURTESY_SURE
+        return rest if sure else result
 
     def act(self, d: Decision, text: str) -> Turn:
         if d.procedure is not None:  # NEW, KEEP, SWITCH, REFINE, CHOOSE
@@ -333,7 +355,8 @@ class _Turn:
         )
 
     def clarify(self, intent: str, options: tuple[Candidate, ...]) -> Turn:
-        self.state = replace(self.state, pending=PendingChoice(tuple(c.code for c in options), intent))
+        pending = PendingChoice(tuple(c.code for c in options), intent)
+        self.state = replace(self.state, aspect=intent, pending=pending)
         buttons = tuple(Button(_title(c), payloads.make(intent, procedure=c.code)) for c in options)
         return Turn(intent, None, (Reply(self.say("clarify"), buttons),), outcome=Outcome.CLARIFY)
 
