@@ -159,7 +159,9 @@ def create_app(
         except Exception as exc:
             log.warning("health check failed: %s", exc)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok", "knowledge_revision": revision, "worker": os.getpid()})
+        return JSONResponse(
+            {"status": "ok", "database": "ok", "knowledge_revision": revision, "worker": os.getpid()}
+        )
 
     @app.get("/widget.js", include_in_schema=False)
     def widget_js() -> FileResponse:
