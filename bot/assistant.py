@@ -14,7 +14,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot import payloads
+from bot import payloads, render
 from bot.actions import ACTIONS, ActionContext
 from bot.dialogue import Decision, DialoguePolicy, DialogueState, Move, PendingChoice
 from bot.dialogue.policy import CONVERSATION_INTENTS, NO_PHRASES, RecordPhrases
@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 """Longer messages are cut before anything else looks at them."""
-CHANNEL_LIMITS = {"telegram": 4000, "zalo": 1900, "web": 3000, "rest": 3000, "cli": 20000, "converse": 3000}
-DEFAULT_LIMIT = 2000
 FAQ_FIRST = 88.0
 """A staff FAQ this close to the question is answered before anything else."""
 FAQ_FALLBACK = 72.0
@@ -190,7 +188,7 @@ class Assistant:
             error = Turn(OUT_OF_SCOPE, None, (Reply(_say(self, unit, "error")),), outcome=Outcome.ERROR)
             exchange = Exchange(error, state, None, None)
         turn = exchange.turn
-        replies = tuple(self._fit(r, msg.channel) for r in turn.replies)
+        replies = tuple(render.fit(r, msg.channel, self.responses) for r in turn.replies)
         message_id = self.store.record(
             memory,
             TurnRecord(
@@ -232,17 +230,6 @@ class Assistant:
         turn = ctx.run(text[:MAX_TEXT], intent, confidence, procedure)
         now = datetime.now(UTC)
         return Exchange(turn, ctx.state.next(now), ctx.inbox, ctx.confidence)
-
-    def _fit(self, reply: Reply, channel: str) -> Reply:
-        """Cut a long answer at the channel's limit, linking to the whole procedure page."""
-        limit = CHANNEL_LIMITS.get(channel, DEFAULT_LIMIT)
-        if len(reply.text) <= limit or reply.link is None:
-            return reply
-        more = self.responses("more", url=reply.link)
-        room = limit - len(more) - 20
-        cut = reply.text.rfind("\n", 0, room)
-        body = reply.text[: cut if cut > room // 2 else room].rstrip()
-        return replace(reply, text=f"{body}\n{self.responses('truncated')}\n{more}")
 
 
 @dataclass(frozen=True, slots=True)
