@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 
 from bot import payloads, render
 from bot.actions import ACTIONS, ActionContext
+from bot.actions.wording import title_name
 from bot.dialogue import Decision, DialoguePolicy, DialogueState, Move, PendingChoice
 from bot.dialogue.policy import CONVERSATION_INTENTS, NO_PHRASES, RecordPhrases
 from bot.dialogue.vocabulary import DialogueVocabulary, load_vocabulary
@@ -188,7 +189,7 @@ class Assistant:
             error = Turn(OUT_OF_SCOPE, None, (Reply(_say(self, unit, "error")),), outcome=Outcome.ERROR)
             exchange = Exchange(error, state, None, None)
         turn = exchange.turn
-        replies = tuple(render.fit(r, msg.channel, self.responses) for r in turn.replies)
+        replies = turn.replies
         message_id = self.store.record(
             memory,
             TurnRecord(
@@ -228,6 +229,8 @@ class Assistant:
         entity already. `ref` is carried by the rating buttons (none without storage)."""
         ctx = _Turn(self, unit, state, channel, sender, ref)
         turn = ctx.run(text[:MAX_TEXT], intent, confidence, procedure)
+        # Every entry point gets answers fitted to its screen (the Rasa action server too).
+        turn = replace(turn, replies=tuple(render.fit(r, channel, self.responses) for r in turn.replies))
         now = datetime.now(UTC)
         return Exchange(turn, ctx.state.next(now), ctx.inbox, ctx.confidence)
 
@@ -445,11 +448,11 @@ class _Turn:
         return tuple(Button(title, payloads.make(intent, procedure=code)) for code, title in most_asked)
 
 
-def _short_title(name: str, limit: int = 60) -> str:
-    """ "Thủ tục đăng ký khai sinh" -> "Đăng ký khai sinh", cut to fit a button."""
-    name = name[len("Thủ tục ") :] if name.startswith("Thủ tục ") else name
-    name = name[:1].upper() + name[1:]
-    return name if len(name) <= limit else name[: limit - 3].rstrip() + "…"
+def _short_title(name: str) -> str:
+    """A button's title: the procedure's heading name ("Chứng thực bản sao từ bản chính giấy tờ,
+    văn bản"), cut only at a phrase or a word, so the chip shows and echoes it whole."""
+    title = title_name(name)
+    return title[:1].upper() + title[1:]
 
 
 def _title(c: Candidate) -> str:
