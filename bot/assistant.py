@@ -47,6 +47,10 @@ _COURTESIES = frozenset({"greet", "thank", "goodbye", "affirm"})
 _CLAUSE = re.compile(r"[.!?;,\n]+")
 """Where a courtesy ends and a question may begin."""
 COURTESY_SURE = 0.5
+CLAUSE_SURE = 0.6
+"""A clause of a longer question must be classified this surely to be answered as a second part."""
+MAX_CLAUSES = 6
+MAX_EXTRA_ASPECTS = 2
 """The question after a courtesy must be classified this surely to be answered instead."""
 POPULAR = 4
 
@@ -278,6 +282,8 @@ class _Turn:
         self.ref = ref
         self.confidence: float | None = None
         self.inbox: InboxReason | None = None
+        self.also: tuple[str, ...] = ()
+        """Further aspects a two-part question asks, answered after the main one."""
 
     def say(self, name: str, **values: Any) -> str:
         return _say(self.a, self.unit, name, **values)
@@ -303,10 +309,27 @@ class _Turn:
             named = Candidate(entity.code, entity.name, 1.0)
             result = replace(result, named=named, procedure=named, coverage=(1.0, 1.0), candidates=(named,))
         self.confidence = result.confidence
+        if intent is None:
+            self.also = self._other_aspects(text, result)
         faq = self.faq(text, FAQ_FIRST, result.intent)
         if faq is not None:
             return faq
         return self.act(snap.policy.decide(result, self.state), text)
+
+    def _other_aspects(self, text: str, result: NluResult) -> tuple[str, ...]:
+        """The other aspects a two-part question asks ("cần mang gì, mất bao nhiêu tiền",
+        "xin ở đâu, mấy ngày thì có"): each clause classified on its own; those sure of a
+        different aspect are answered too, after the main one."""
+        clauses = [c for c in _CLAUSE.split(text.strip()) if c.strip()]
+        if len(clauses) < 2 or result.intent not in ASPECT_INTENTS:
+            return ()
+        found: list[str] = []
+        for parsed in self.a.snapshot().engine.parse_many(clauses[:MAX_CLAUSES]):
+            aspect = parsed.intent
+            sure = aspect in ASPECT_INTENTS and aspect != "ask_overview" and parsed.confidence >= CLAUSE_SURE
+            if sure and aspect != result.intent and aspect not in found:
+                found.append(aspect)
+        return tuple(found[:MAX_EXTRA_ASPECTS])
 
     def _past_courtesy(self, text: str, result: NluResult) -> NluResult:
         """ "Cảm ơn nhé. Vậy cấp lại mất bao lâu", "Chào bạn, cho hỏi lệ phí kết hôn": a courtesy
@@ -386,6 +409,10 @@ class _Turn:
         page = f"{self.a.settings.public_url}/thu-tuc/{p.code}"
         ctx = ActionContext(p, self.unit, self.a.responses, self.a.settings.portal_url, page)
         replies = ACTIONS[intent](ctx)
+        for other in self.also if intent != "ask_overview" else ():
+            if other != intent:
+                # the first answers of a two-part question end without buttons; the last has them
+                replies = [replace(r, buttons=()) for r in replies] + ACTIONS[other](ctx)
         last = replies[-1]
         feedback: tuple[Button, ...] = ()
         if self.ref is not None:

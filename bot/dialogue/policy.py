@@ -381,4 +381,8 @@ class DialoguePolicy:
             return None  # a question about another procedure altogether
         if best >= CHOICE_MIN and best - second >= CHOICE_MARGIN:
             return Decision(Move.CHOOSE, self._aspect(r, pending.aspect, carry=True), ranked[0])
+        if r.intent in ASPECT_INTENTS and r.named is None and not self._says_something(r):
+            # "có mất phí không" before picking: the same choice again, now for the fee.
+            again = tuple(c for c in map(self.matcher.candidate, options) if c is not None)
+            return Decision(Move.CLARIFY, self._aspect(r, pending.aspect, carry=False), options=again)
         return None

@@ -316,6 +316,11 @@ class ProcedureMatcher:
         core = max(feats, key=lambda f: self.weights[self.vocab[f]])
         return core in self._features(self._correct(key.split()))
 
+    def candidate(self, code: str) -> Candidate | None:
+        """The catalog's procedure `code` as a candidate (score 0), e.g. to offer it again."""
+        i = self._index.get(code)
+        return None if i is None else Candidate(code=code, name=self.entries[i].name, score=0.0)
+
     def name_heads(self, min_names: int) -> frozenset[str]:
         """The word pairs at least `min_names` official names open with ("cap giay", "dang ky")."""
         counts: dict[str, int] = {}

@@ -121,6 +121,22 @@ CONVERSATIONS: dict[str, list[Step]] = {
         ("đăng ký kết hôn", "ask_fee", MARRIAGE),
         ("còn tạm trú", "ask_fee", TEMPORARY),
     ],
+    # a courtesy before the question is let pass; a bare greeting late in the talk is a farewell
+    "courtesy-then-question": [
+        ("đăng ký kết hôn cần giấy tờ gì", "ask_documents", MARRIAGE),
+        ("cảm ơn nhé. Vậy mất mấy ngày thì có giấy", "ask_processing_time", MARRIAGE),
+        ("em chào ạ", "goodbye", None),
+    ],
+    # a detail said in the negative is no evidence for the procedure it names
+    "negated-detail": [
+        ("đăng ký xe máy mới mua cần giấy tờ gì", "ask_documents", "1.013067"),
+        ("không phải xe mới, em mua lại xe cũ của bạn", "ask_documents", "1.013076"),
+    ],
+    # a paper to bring that shares its name with a procedure is no switch
+    "paper-not-procedure": [
+        ("làm căn cước lần đầu cần giấy tờ gì", "ask_documents", ID_14),
+        ("có cần mang giấy khai sinh không", "ask_documents", ID_14),
+    ],
     "formal": [
         (
             "Xin hỏi công dân đăng ký thường trú tại nơi ở mới thì cần chuẩn bị những giấy tờ gì?",
@@ -191,6 +207,23 @@ def test_a_typed_name_answers_the_offered_choice(assistant: Assistant) -> None:
     )
     assert (exchange.turn.intent, exchange.turn.procedure) == ("ask_documents", MARRIAGE_FOREIGN)
     assert exchange.state.pending is None and exchange.state.procedure == MARRIAGE_FOREIGN
+
+
+def test_a_bare_follow_up_before_choosing_offers_the_same_choice_again(assistant: Assistant) -> None:
+    offered = say(assistant, "lệ phí cấp giấy xác nhận có quốc tịch việt nam")
+    again = say(assistant, "nộp ở đâu")
+    assert again.outcome == "clarify" and again.intent == "ask_where"
+    assert [b.title for b in again.replies[0].buttons] == [b.title for b in offered.replies[0].buttons]
+    assert all(b.payload.startswith("/ask_where") for b in again.replies[0].buttons)
+
+
+def test_a_two_part_question_gets_both_parts(assistant: Assistant) -> None:
+    turn = say(assistant, "xin lý lịch tư pháp ở đâu vậy ạ, mấy ngày thì có")
+    assert turn.procedure == "3.000333"
+    headers = [r.text.splitlines()[0] for r in turn.replies]
+    assert any(h.startswith("Nơi nộp") for h in headers) and any(h.startswith("Thời hạn") for h in headers)
+    # the buttons (and rating) come once, under the last part
+    assert [bool(r.buttons) for r in turn.replies] == [False] * (len(turn.replies) - 1) + [True]
 
 
 def test_declining_the_offered_choice_clears_it(assistant: Assistant, kb_copy: Database) -> None:
