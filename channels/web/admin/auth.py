@@ -7,16 +7,27 @@ kept out of a delay someone else caused."""
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from channels.web.admin.context import STAFF_ONLY, Context, Form, Staff, current_visitor, done, render, user_of
+from channels.web.admin.context import (
+    STAFF_ONLY,
+    Context,
+    Form,
+    Staff,
+    current_visitor,
+    done,
+    read_form,
+    render,
+    user_of,
+)
 from channels.web.admin.errors import PREFIX, FormExpired
 from channels.web.admin.forms import text
-from channels.web.admin.sessions import Visitor, csrf_ok
+from channels.web.admin.sessions import Visitor
 from knowledge import staff
 from knowledge.errors import UsageError
 
@@ -26,12 +37,10 @@ account = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=STAFF_O
 Anyone = Annotated[Visitor | None, Depends(current_visitor)]
 
 
-async def login_form(request: Request, visitor: Anyone) -> FormData:
+async def login_form(request: Request, visitor: Anyone) -> AsyncIterator[FormData]:
     """The login form, once its token matched the one handed out with the page."""
-    form = await request.form()
-    if not csrf_ok(visitor, form.get("csrf")):
-        raise FormExpired
-    return form
+    async for form in read_form(request, visitor):
+        yield form
 
 
 def _wait_text(seconds: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -125,15 +126,25 @@ def require_admin(visitor: Annotated[Visitor, Depends(require_staff)]) -> Visito
 Staff = Annotated[Visitor, Depends(require_staff)]
 
 
-async def checked_form(request: Request, visitor: Staff) -> FormData:
-    """The submitted form, once its token matched the session's (every POST of a signed-in
-    page); an empty form for GET. Reading the body is asynchronous: no thread needed."""
-    if request.method in ("GET", "HEAD"):
-        return FormData()
+async def read_form(request: Request, visitor: Visitor | None) -> AsyncIterator[FormData]:
+    """The submitted form once its token matched the visitor's; uploaded files are closed
+    when the request is done. Reading the body is asynchronous: no thread needed."""
     form = await request.form()
-    if not csrf_ok(visitor, form.get("csrf")):
-        raise FormExpired
-    return form
+    try:
+        if not csrf_ok(visitor, form.get("csrf")):
+            raise FormExpired
+        yield form
+    finally:
+        await form.close()
+
+
+async def checked_form(request: Request, visitor: Staff) -> AsyncIterator[FormData]:
+    """The form of every POST of a signed-in page, its token checked; empty for GET."""
+    if request.method in ("GET", "HEAD"):
+        yield FormData()
+        return
+    async for form in read_form(request, visitor):
+        yield form
 
 
 Form = Annotated[FormData, Depends(checked_form)]
