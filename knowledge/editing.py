@@ -79,6 +79,15 @@ _ACTION_LABELS = {
 }
 
 
+_VERBS = {
+    AuditAction.UPDATE: "sửa",
+    AuditAction.CREATE: "tạo",
+    AuditAction.REVERT: "hoàn tác",
+    AuditAction.IMPORT: "nhập tệp sửa",
+}
+"""What a later entry did, in a sentence ("quan đã sửa “Lệ phí” lúc ...")."""
+
+
 def action_label(action: str) -> str:
     try:
         return AuditAction(action).label
@@ -583,13 +592,13 @@ def _moved_message(s: Session, record: Record, entry: AuditEntry, moved: list[Pa
         theirs = changed_paths(record, e.before, e.after) if e.before is not None else []
         touched = [p for p in theirs if any(_overlaps(p, m) for m in moved)]
         if touched:
-            labels = ", ".join(dict.fromkeys(path_label(record, p, e.after) for p in touched))
-            who.append(
-                f"{e.username} ({action_label(e.action).lower()} lúc {local(e.at, tz):%H:%M %d/%m/%Y}): {labels}"
-            )
-    labels = ", ".join(dict.fromkeys(path_label(record, p, entry.after) for p in moved))
-    since = "; ".join(who) if who else "một thay đổi không ghi trong nhật ký"
+            labels = ", ".join(f"“{x}”" for x in dict.fromkeys(path_label(record, p, e.after) for p in touched))
+            verb = _VERBS.get(e.action, "sửa")
+            who.append(f"{e.username} đã {verb} {labels} lúc {local(e.at, tz):%H:%M %d/%m/%Y}")
+    if not who:
+        labels = ", ".join(f"“{x}”" for x in dict.fromkeys(path_label(record, p, entry.after) for p in moved))
+        who.append(f"{labels} đã khác đi")
     return (
-        f"Không hoàn tác được: sau thay đổi này, phần “{labels}” đã được sửa tiếp — {since}. "
+        f"Không hoàn tác được: sau thay đổi này, {'; '.join(who)}. "
         "Hoàn tác bây giờ sẽ xóa mất thay đổi đó; hãy mở bản ghi và sửa trực tiếp."
     )
