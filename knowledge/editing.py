@@ -79,7 +79,7 @@ _ACTION_LABELS = {
 }
 
 
-_VERBS = {
+_VERBS: dict[str, str] = {
     AuditAction.UPDATE: "sửa",
     AuditAction.CREATE: "tạo",
     AuditAction.REVERT: "hoàn tác",

@@ -53,6 +53,8 @@ def _wait_text(seconds: float) -> str:
 def login_page(request: Request, ctx: Context, visitor: Anyone) -> Response:
     if visitor and visitor.user:
         return RedirectResponse(PREFIX, status_code=303)
+    if visitor is not None:  # a login page open in another tab keeps working
+        return render(request, "login", visitor, error=None)
     fresh, cookie = ctx.cookies.anonymous()
     response = render(request, "login", fresh, error=None)
     ctx.cookies.set_anonymous(response, cookie)
