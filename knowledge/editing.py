@@ -174,21 +174,26 @@ def _apply_procedure(p: Procedure, data: dict[str, Any]) -> None:
 
 def _apply_rows(rows: list[Any], wanted: list[dict[str, Any]], model: Any, row_of: Any) -> None:
     """Make `rows` hold `wanted`, keeping each row the edit left as it was (and with it what
-    only the database holds: a document's source text and section). With as many rows as
-    before, a row edited in place keeps its place and its source text too."""
+    only the database holds: a document's source text and section, any field not edited
+    here). With as many rows as before, a row edited in place keeps its place and those too."""
+
+    def same(row: Any, data: dict[str, Any]) -> bool:
+        stored = row_of(row)
+        return all(stored.get(k) == v for k, v in data.items())
+
     if len(rows) == len(wanted):
         for row, data in zip(rows, wanted, strict=True):
-            if row_of(row) != data:
+            if not same(row, data):
                 for key, value in data.items():
                     setattr(row, key, value)
         return
     pool = list(rows)
     kept = []
     for data in wanted:
-        same = next((r for r in pool if row_of(r) == data), None)
-        if same is not None:
-            pool.remove(same)
-            kept.append(same)
+        found = next((r for r in pool if same(r, data)), None)
+        if found is not None:
+            pool.remove(found)
+            kept.append(found)
         else:
             kept.append(model(position=0, **data))
     for i, row in enumerate(kept):

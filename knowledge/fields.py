@@ -8,6 +8,7 @@ and the revert of one change all read these declarations, so adding a field is o
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -48,6 +49,8 @@ class Kind(StrEnum):
     CHOICE = "choice"
     LIST = "list"
     """Several short texts: one per line in a form, separated by "|" in a cell."""
+    DATA = "data"
+    """A structured value (a mapping or a list), written as JSON in a spreadsheet cell."""
 
 
 class FieldError(UsageError):
@@ -116,6 +119,8 @@ class Field:
             return self._bool(value)
         if self.kind is Kind.CHOICE:
             return self._choice(value)
+        if self.kind is Kind.DATA:
+            return self._data(value)
         return self._list(value)
 
     # --- kinds ----------------------------------------------------------------------------
@@ -186,6 +191,20 @@ class Field:
                 return code
         raise FieldError(self.label, f"“{_shown_raw(value)}” không phải một lựa chọn; cần một trong: {self.words()}.")
 
+    def _data(self, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise FieldError(self.label, "cần dữ liệu dạng JSON như tệp xuất ra.") from exc
+        if not isinstance(value, dict | list):
+            raise FieldError(self.label, "cần dữ liệu dạng JSON như tệp xuất ra.")
+        if len(json.dumps(value, ensure_ascii=False)) > self.limit:
+            raise FieldError(self.label, f"quá dài (tối đa {self.limit} ký tự).")
+        return value
+
     def _list(self, value: Any) -> list[str]:
         if value is None:
             items: list[Any] = []
@@ -231,6 +250,8 @@ class Field:
             return f" {LIST_SEPARATOR} ".join(value or [])
         if self.kind is Kind.NUMBER and isinstance(value, float) and value == int(value):
             return int(value)
+        if self.kind is Kind.DATA:
+            return json.dumps(value, ensure_ascii=False, sort_keys=True) if value is not None else None
         return value
 
     def shown(self, value: Any) -> str:
@@ -247,6 +268,8 @@ class Field:
             return number_text(value)
         if self.kind is Kind.LIST:
             return f" {LIST_SEPARATOR} ".join(value)
+        if self.kind is Kind.DATA:
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
         return str(value)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from knowledge import editing, staff
 from knowledge.errors import ConflictError, UsageError
-from knowledge.fields import PROCEDURE, InvalidRecord, changed_paths, describe
+from knowledge.fields import PROCEDURE, Field, FieldError, InvalidRecord, Kind, changed_paths, describe
 from knowledge.models import AuditEntry, Document, LoginAttempt, Procedure, StaffSession, SubmissionChannel
 from knowledge.money import MoneyError, format_amount, parse_amount
 
@@ -243,3 +243,43 @@ def test_login_delay_doubles_and_passes(db) -> None:
     assert staff.login_wait(db, key) == 0  # a delay, never a lock
     staff.clear_failed_logins(db, [key])
     assert staff.login_wait(db, key) == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "clean"),
+    [
+        (Field("x", "Bản sao", Kind.INT, limit=100), "2", 2),
+        (Field("x", "Bản sao", Kind.INT, limit=100), 2.0, 2),
+        (Field("x", "Thời hạn", Kind.NUMBER, limit=100), "1,5", 1.5),
+        (Field("x", "Thời hạn", Kind.NUMBER, limit=100), "", None),
+        (Field("x", "Đang dùng", Kind.BOOL), "có", True),
+        (Field("x", "Đang dùng", Kind.BOOL), "Không", False),
+        (Field("x", "Nhóm", Kind.CHOICE, choices=(("nop", "Phải nộp"), ("luu_y", "Lưu ý"))), "phai nop", "nop"),
+        (Field("x", "Nhóm", Kind.CHOICE, choices=(("nop", "Phải nộp"), ("luu_y", "Lưu ý"))), "Lưu ý", "luu_y"),
+        (Field("x", "Mẫu", Kind.LIST), "Mẫu 1 | Mẫu 2", ["Mẫu 1", "Mẫu 2"]),
+        (Field("x", "Chi tiết", Kind.DATA), '{"mức": 5000}', {"mức": 5000}),
+        (Field("x", "Điều kiện", optional=True), "  ", None),
+    ],
+)
+def test_field_kinds_read_what_staff_type(field: Field, raw: object, clean: object) -> None:
+    assert field.clean(raw) == clean
+    assert field.clean(field.to_cell(clean)) == clean  # a cell written is read back the same
+
+
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [
+        (Field("x", "Bản sao", Kind.INT, limit=100), ""),
+        (Field("x", "Bản sao", Kind.INT, limit=100), "1,5"),
+        (Field("x", "Bản sao", Kind.INT, limit=100), 101),
+        (Field("x", "Đang dùng", Kind.BOOL), ""),
+        (Field("x", "Nhóm", Kind.CHOICE, choices=(("nop", "Phải nộp"),)), "Nộp lại"),
+        (Field("x", "Tên gọi", Kind.LIST), ["gks | khai sinh"]),  # one name with the separator inside
+        (Field("x", "Chi tiết", Kind.DATA), "{không phải json"),
+        (Field("x", "Tên", required=True), " "),
+    ],
+)
+def test_field_kinds_refuse_what_needs_a_guess(field: Field, raw: object) -> None:
+    with pytest.raises(FieldError) as err:
+        field.clean(raw)
+    assert err.value.label == field.label and str(err.value).startswith(field.label)
