@@ -112,6 +112,8 @@ class ImportPlan:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the file leaves as it is (a sheet it does not have)."""
+    checked: int = 0
+    """Procedures and FAQs read and checked (those left out above change nothing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +176,8 @@ def export_yaml(db: Database, codes: list[str] | None = None) -> bytes:
         "procedures": [{**p, "version": v} for p, v in procs],
         "faqs": [{**f, "version": v} for f, v in faqs],
     }
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120).encode("utf-8")
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's writer is ~10 times faster
+    return yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False, width=120).encode("utf-8")
 
 
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -592,20 +595,37 @@ def plan_import(db: Database, content: bytes, filename: str, tz: tzinfo = LOCAL_
             problems.add(place, "Mã thủ tục", f"không có thủ tục mã “{cleaned['procedure']}”.", n)
             continue
         plan.faqs.append((faq_id, cleaned, version))
-    # a colleague's edit since the file was exported
-    for code, data in plan.procedures.items():
+    # Only what the file changes is kept, and refused when a colleague edited it since the
+    # file was exported.
+    plan.checked = len(plan.procedures) + len(plan.faqs)
+    for code, data in list(plan.procedures.items()):
         snapshot, version = current[code]
-        wanted = plan.versions.get(code)
-        if wanted is not None and wanted != version and clean_procedure(snapshot) != data:
-            problems.note(_since_export("Thủ tục " + code, db, "procedure", code, tz))
-    for faq_id, data, wanted in plan.faqs:
-        if faq_id is None:
+        if _cleaned(clean_procedure, snapshot) == data:
+            del plan.procedures[code]
             continue
-        snapshot, version = current_faqs[faq_id]
-        if wanted is not None and wanted != version and clean_faq(snapshot) != data:
-            problems.note(_since_export(f"Câu hỏi thường gặp mã số {faq_id}", db, "faq", str(faq_id), tz))
+        wanted = plan.versions.get(code)
+        if wanted is not None and wanted != version:
+            problems.note(_since_export("Thủ tục " + code, db, "procedure", code, tz))
+    changed_faqs = []
+    for faq_id, data, wanted in plan.faqs:
+        if faq_id is not None:
+            snapshot, version = current_faqs[faq_id]
+            if _cleaned(clean_faq, snapshot) == data:
+                continue
+            if wanted is not None and wanted != version:
+                problems.note(_since_export(f"Câu hỏi thường gặp mã số {faq_id}", db, "faq", str(faq_id), tz))
+        changed_faqs.append((faq_id, data, wanted))
+    plan.faqs = changed_faqs
     plan.errors = problems.messages(row_word)
     return plan
+
+
+def _cleaned(clean: Any, snapshot: dict[str, Any]) -> dict[str, Any] | None:
+    """A stored record as an import would write it; None if it no longer passes the checks."""
+    try:
+        return dict(clean(snapshot))
+    except InvalidRecord:
+        return None
 
 
 def _since_export(what: str, db: Database, entity: str, key: str, tz: tzinfo) -> str:

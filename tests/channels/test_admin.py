@@ -356,7 +356,7 @@ def test_round_trip_of_the_whole_catalog_changes_nothing(kb_copy) -> None:
     """All 2,642 procedures, with the Vietnamese values, through Excel and YAML."""
     for name, content in (("x.xlsx", transfer.export_xlsx(kb_copy)), ("x.yaml", transfer.export_yaml(kb_copy))):
         plan = transfer.plan_import(kb_copy, content, name)
-        assert plan.errors == [] and len(plan.procedures) == 2642, plan.errors[:5]
+        assert plan.errors == [] and plan.checked >= 2642 and plan.procedures == {}, plan.errors[:5]
         result = transfer.apply_import(kb_copy, plan, "lan")
         assert (result.procedures_changed, result.faqs_changed, result.faqs_created) == (0, 0, 0), name
     with kb_copy.sessions() as s:
@@ -706,12 +706,16 @@ def test_loopback_public_address_is_logged_at_start(assistant, settings_for, kb_
 # --- audit ---------------------------------------------------------------------------------------
 
 
-def test_audit_log_shows_only_what_changed_in_words(admin_app) -> None:
+def test_audit_log_shows_only_what_changed_in_words(admin_app, kb_copy) -> None:
+    from knowledge import editing
+
     c, _ = login(admin_app)
-    for i in range(35):
-        fields = edit_fields(c, MARRIAGE)
-        fields["popularity"] = str(60 + i)
-        assert save(c, MARRIAGE, fields).status_code == 303
+    fields = edit_fields(c, MARRIAGE)
+    fields["popularity"] = "60"
+    assert save(c, MARRIAGE, fields).status_code == 303
+    for i in range(1, 35):  # 35 edits made the old page 1.6 MB
+        snapshot, version = editing.get_procedure_snapshot(kb_copy, MARRIAGE)
+        editing.update_procedure(kb_copy, MARRIAGE, {**snapshot, "popularity": 60 + i}, "lan", version)
     fields = edit_fields(c, MARRIAGE)
     fields["doc-0-copies"] = "3"
     save(c, MARRIAGE, fields)
