@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import secrets
 import threading
 import time
@@ -13,13 +14,13 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot import payloads
+from bot import payloads, render
 from bot.actions import ACTIONS, ActionContext
 from bot.dialogue import Decision, DialoguePolicy, DialogueState, Move, PendingChoice
-from bot.dialogue.policy import CONVERSATION_INTENTS
+from bot.dialogue.policy import CONVERSATION_INTENTS, NO_PHRASES, RecordPhrases
 from bot.dialogue.vocabulary import DialogueVocabulary, load_vocabulary
 from bot.nlu.engine import NluEngine
-from bot.nlu.types import INTENTS, OUT_OF_SCOPE, Candidate
+from bot.nlu.types import ASPECT_INTENTS, INTENTS, OUT_OF_SCOPE, Candidate, NluResult
 from bot.privacy import mask
 from bot.responses import Responses
 from bot.responses import load as load_responses
@@ -36,13 +37,16 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 """Longer messages are cut before anything else looks at them."""
-CHANNEL_LIMITS = {"telegram": 4000, "zalo": 1900, "web": 3000, "rest": 3000, "cli": 20000, "converse": 3000}
-DEFAULT_LIMIT = 2000
 FAQ_FIRST = 88.0
 """A staff FAQ this close to the question is answered before anything else."""
 FAQ_FALLBACK = 72.0
 """...and this close when the assistant has no other answer."""
 REFRESH_SECONDS = 1.0
+_COURTESIES = frozenset({"greet", "thank", "goodbye", "affirm"})
+_CLAUSE = re.compile(r"[.!?;,\n]+")
+"""Where a courtesy ends and a question may begin."""
+COURTESY_SURE = 0.5
+"""The question after a courtesy must be classified this surely to be answered instead."""
 POPULAR = 4
 
 
@@ -59,7 +63,7 @@ class _Snapshot:
     most_asked: list[tuple[str, str]]
     """(code, button title) of every procedure staff marked popular, most asked first."""
     procedures: dict[str, ProcedureInfo] = field(default_factory=dict)
-    phrases: dict[str, frozenset[str]] = field(default_factory=dict)
+    phrases: dict[str, RecordPhrases] = field(default_factory=dict)
     """Name phrases of each procedure's record, for the policy (filled on first use)."""
 
 
@@ -84,7 +88,7 @@ class Assistant:
         if engine is None:
             engine = self._snapshot.engine.with_catalog(catalog_entries(catalog))
         popular = sorted((p for p in catalog if p.popularity > 0), key=lambda p: (-p.popularity, p.code))
-        phrases: dict[str, frozenset[str]] = {}
+        phrases: dict[str, RecordPhrases] = {}
         return _Snapshot(
             revision=revision,
             engine=engine,
@@ -133,22 +137,26 @@ class Assistant:
                 snap.procedures[code] = found
         return found
 
-    def _record_phrases(self, code: str, cache: dict[str, frozenset[str]]) -> frozenset[str]:
-        """The name phrases a procedure's record uses: its names, papers (and their originals and
-        copies), forms, steps, result, who may apply, conditions and agency. A follow-up about the
-        procedure speaks in these."""
+    def _record_phrases(self, code: str, cache: dict[str, RecordPhrases]) -> RecordPhrases:
+        """The name phrases a procedure's record uses (see `RecordPhrases`), for the policy."""
         found = cache.get(code)
         if found is None:
             p = self.procedure(code)
             if p is None:
-                return frozenset()
-            texts = [p.name, *p.aliases, *p.forms, *p.steps, p.result or "", p.subjects, p.agency, p.requirements or ""]
-            texts.append(self.responses("documents_count", originals=1, copies=1))
-            texts += [f"{d.name} {d.condition or ''}" for d in p.documents]
+                return NO_PHRASES
             snap = self._snapshot
-            found = frozenset(
-                phrase for t in texts if t for phrase in snap.engine.matcher.phrases(snap.engine.normalizer(t).key)
-            )
+
+            def phrases(texts: list[str]) -> frozenset[str]:
+                return frozenset(
+                    ph for t in texts if t for ph in snap.engine.matcher.phrases(snap.engine.normalizer(t).key)
+                )
+
+            own = [p.name, *p.aliases, p.result or ""]
+            rest = [*p.forms, *p.steps, p.subjects, p.agency, p.requirements or ""]
+            rest.append(self.responses("documents_count", originals=1, copies=1))
+            rest += [f"{d.name} {d.condition or ''}" for d in p.documents]
+            mine = phrases(own)
+            found = RecordPhrases(everything=mine | phrases(rest), own=mine)
             if len(cache) < 5000:
                 cache[code] = found
         return found
@@ -180,7 +188,7 @@ class Assistant:
             error = Turn(OUT_OF_SCOPE, None, (Reply(_say(self, unit, "error")),), outcome=Outcome.ERROR)
             exchange = Exchange(error, state, None, None)
         turn = exchange.turn
-        replies = tuple(self._fit(r, msg.channel) for r in turn.replies)
+        replies = tuple(render.fit(r, msg.channel, self.responses) for r in turn.replies)
         message_id = self.store.record(
             memory,
             TurnRecord(
@@ -222,17 +230,6 @@ class Assistant:
         turn = ctx.run(text[:MAX_TEXT], intent, confidence, procedure)
         now = datetime.now(UTC)
         return Exchange(turn, ctx.state.next(now), ctx.inbox, ctx.confidence)
-
-    def _fit(self, reply: Reply, channel: str) -> Reply:
-        """Cut a long answer at the channel's limit, linking to the whole procedure page."""
-        limit = CHANNEL_LIMITS.get(channel, DEFAULT_LIMIT)
-        if len(reply.text) <= limit or reply.link is None:
-            return reply
-        more = self.responses("more", url=reply.link)
-        room = limit - len(more) - 20
-        cut = reply.text.rfind("\n", 0, room)
-        body = reply.text[: cut if cut > room // 2 else room].rstrip()
-        return replace(reply, text=f"{body}\n{self.responses('truncated')}\n{more}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +291,8 @@ class _Turn:
             return self.from_payload(payload.intent, payload.entities)
         snap = self.a.snapshot()
         result = snap.engine.parse(text)
+        if intent is None and result.intent in _COURTESIES:
+            result = self._past_courtesy(text, result)
         if intent is not None and intent in INTENTS:
             result = replace(result, intent=intent, confidence=confidence)
         entity = self.a.procedure(procedure) if procedure else None
@@ -305,6 +304,16 @@ class _Turn:
         if faq is not None:
             return faq
         return self.act(snap.policy.decide(result, self.state), text)
+
+    def _past_courtesy(self, text: str, result: NluResult) -> NluResult:
+        """ "Cảm ơn nhé. Vậy cấp lại mất bao lâu", "Chào bạn, cho hỏi lệ phí kết hôn": a courtesy
+        opening a question is let pass, and the question is answered."""
+        parts = _CLAUSE.split(text.strip(), maxsplit=1)
+        if len(parts) < 2 or not parts[1].strip():
+            return result
+        rest = self.a.snapshot().engine.parse(parts[1])
+        sure = rest.intent in ASPECT_INTENTS and rest.confidence >= COURTESY_SURE
+        return rest if sure else result
 
     def act(self, d: Decision, text: str) -> Turn:
         if d.procedure is not None:  # NEW, KEEP, SWITCH, REFINE, CHOOSE
@@ -346,7 +355,8 @@ class _Turn:
         )
 
     def clarify(self, intent: str, options: tuple[Candidate, ...]) -> Turn:
-        self.state = replace(self.state, pending=PendingChoice(tuple(c.code for c in options), intent))
+        pending = PendingChoice(tuple(c.code for c in options), intent)
+        self.state = replace(self.state, aspect=intent, pending=pending)
         buttons = tuple(Button(_title(c), payloads.make(intent, procedure=c.code)) for c in options)
         return Turn(intent, None, (Reply(self.say("clarify"), buttons),), outcome=Outcome.CLARIFY)
 

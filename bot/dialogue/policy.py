@@ -10,13 +10,14 @@ choices) is data, in `bot/nlu/data/dialogue.yml`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.dialogue.state import DialogueState, PendingChoice
 from bot.dialogue.vocabulary import DialogueVocabulary, Switch, load_vocabulary
-from bot.nlu.matcher import Fit, ProcedureMatcher
+from bot.nlu.matcher import ProcedureMatcher
 from bot.nlu.types import ASPECT_INTENTS, OUT_OF_SCOPE, Candidate, NluResult
 
 OVERVIEW = "ask_overview"
@@ -32,7 +33,7 @@ SWITCH_MARGIN = 0.08
 """A procedure the turn names leaves the current one only if it fits the turn this much better
 than the current one does ("cho bé" fits "căn cước cho người dưới 14 tuổi" and "khai sinh cho
 bé" alike: the conversation stays where it was)."""
-SIBLING_DISTANCE = 0.2
+SIBLING_DISTANCE = 0.1
 """A sibling's fit to the turn loses this much for each share of the current name it lacks:
 after "đăng ký khai tử", "bố em là Việt kiều ở Mỹ" fits the foreign-element death and birth
 registrations alike, and the death one is the current procedure's own variant."""
@@ -44,6 +45,15 @@ long and the turn says only part of it) still takes over when it explains this s
 CLEAR_LEAD = 0.25
 """...unless it fits the turn better by this much ("vậy còn đăng ký kết hôn thì sao" names
 marriage registration outright, though an alias of a birth-registration variant mentions it)."""
+TIE_DIGITS = 2
+"""Siblings whose fits agree to this many decimals fit alike."""
+OVERVIEW_SURE = 0.8
+"""An ask_overview this sure is a real "how does it go" question, not a restatement."""
+ABOUT_SCORE = 0.5
+ABOUT_SHARE = 0.5
+"""A statement the current procedure fits this well, explaining this share of it, is about it."""
+DETAIL_MIN = 0.15
+"""...and still fit this well the words the current procedure's own name and result do not say."""
 REFINE_MIN = 0.25
 """A sibling the turn's detail points to must fit the turn at least this well..."""
 REFINE_MARGIN = 0.1
@@ -57,19 +67,17 @@ CLOSE_CALL = 0.03
 UNKNOWN_CONTENT = 2
 """With no procedure recognised, a turn of at least this many content words names one the
 catalog lacks (one stray word names nothing: "lệ phí bao nhiêu ạ" asks which procedure)."""
-UNKNOWN_IN_CONTEXT = 0.45
-"""With a procedure in context, the turn names another (unknown) one only when its best
-candidate scores this well ("chứng chỉ hành nghề khám bệnh" reaches 0.51 through "chứng chỉ
-hành nghề"; "nộp ở phường chỗ đang ở hay về quê" stays under 0.2: it is a follow-up)..."""
-UNKNOWN_WITH_MARKER = 0.35
-"""...or this well after "còn / thế còn / ... thì sao", which say the citizen moves on..."""
 OTHER_PHRASES = 2
 """Name phrases (word pairs of procedure names) a turn uses that the current procedure's record
-does not: this many name something else ("tập trung", "kinh tế"); a follow-up's details mostly
-come from the record itself ("giấy chứng sinh", "bản chính") or from no name at all ("về quê")."""
-OTHER_SHARE = 0.4
-"""...and that candidate explains at least this share of the turn while the current
-procedure's names explain less."""
+does not: at least this many before the turn may name something else ("tập trung", "kinh tế");
+a follow-up's details mostly come from the record itself ("giấy chứng sinh", "bản chính"), from
+the desk's own words ("công an phường") or from no name at all ("về quê")."""
+HEAD_NAMES = 15
+"""A word pair that opens at least this many official names is a name's opening ("cấp giấy")."""
+FAREWELL_AFTER = 2
+"""A bare greeting after this many turns is a farewell."""
+PAPER_INTENTS = frozenset({"ask_documents", "ask_forms", "ask_requirements"})
+"""Aspects whose questions name papers ("có cần mang giấy khai sinh không")."""
 CHOICE_MIN = 0.3
 """A typed answer to offered buttons picks the option it fits at least this well..."""
 CHOICE_MARGIN = 0.05
@@ -107,6 +115,20 @@ class Move(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordPhrases:
+    """The name phrases (word pairs of procedure names) of one procedure's record."""
+
+    everything: frozenset[str]
+    """Of its names, papers, forms, steps, result, who may apply, conditions and agency: what a
+    follow-up about it may talk about without naming anything else."""
+    own: frozenset[str]
+    """Of its names and its result only: what the procedure itself is and gives."""
+
+
+NO_PHRASES = RecordPhrases(frozenset(), frozenset())
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The policy's verdict for one turn."""
 
@@ -126,19 +148,23 @@ class DialoguePolicy:
         self,
         matcher: ProcedureMatcher,
         vocabulary: DialogueVocabulary | None = None,
-        record_phrases: Callable[[str], frozenset[str]] | None = None,
+        record_phrases: Callable[[str], RecordPhrases] | None = None,
     ) -> None:
         self.matcher = matcher
         self.vocabulary = vocabulary or load_vocabulary()
-        self.record_phrases = record_phrases or (lambda _code: frozenset())
-        """Word pairs of a procedure's record (names, papers, result, who may apply...): what a
-        follow-up about it may talk about without naming anything else."""
+        self.record_phrases = record_phrases or (lambda _code: NO_PHRASES)
+        self.heads = matcher.name_heads(HEAD_NAMES)
+        """The word pairs official names most often open with ("cấp giấy", "đăng ký", "thông
+        báo", "xác nhận"...), read from the catalog."""
 
     def decide(self, r: NluResult, state: DialogueState) -> Decision:
         if state.pending is not None:
             picked = self._pending(r, state.pending)
             if picked is not None:
                 return picked
+        if r.intent == "greet" and state.turns >= FAREWELL_AFTER:
+            # "Chào bạn", "em chào ạ" once the conversation has run: Vietnamese says goodbye so.
+            return Decision(Move.CHAT, "goodbye")
         switch = self.vocabulary.switch(r.words, r.key)
         named = self._named(r)
         marker = switch.leading or switch.trailing or (switch.ambiguous and self._reads_as_switch(switch, r))
@@ -152,6 +178,8 @@ class DialoguePolicy:
                 # Only strong evidence turns a statement into a question about a procedure: a
                 # detail that selects a variant, or "còn X thì sao" naming another procedure.
                 if found.move is Move.REFINE or (marker and found.move in (Move.SWITCH, Move.UNKNOWN)):
+                    return found
+                if found.move is Move.KEEP and self._about(r, state.procedure):
                     return found
             elif named is not None and marker:
                 return self._fresh(r, state, named, marker)
@@ -188,24 +216,52 @@ class DialoguePolicy:
         rivals = [c for c in r.candidates[1:3] if c.code != best.code and best.score - c.score < CLOSE_CALL]
         return (best, *rivals) if rivals else ()
 
+    def _detail_fits(self, r: NluResult, current: str, sibling: str) -> bool:
+        """The sibling still fits the turn once what the current procedure itself is and gives is
+        taken out: "bao lâu thì có giấy chứng nhận" after registering a household business asks
+        for that registration's own certificate, not for the sibling that re-issues it."""
+        own = self.record_phrases(current).own
+        words = r.key.split()
+        drop = {i for i, pair in enumerate(itertools.pairwise(words)) if " ".join(pair) in own}
+        rest = " ".join(w for i, w in enumerate(words) if i not in drop and i - 1 not in drop)
+        return self.matcher.fits(rest, (sibling,))[sibling].score >= DETAIL_MIN
+
+    def _about(self, r: NluResult, current: str) -> bool:
+        """The turn speaks of the current procedure itself ("cái dưới 14 tuổi ạ, bé mới 5 tuổi")."""
+        fit = self.matcher.fits(r.key, (current,))[current]
+        return fit.score >= ABOUT_SCORE and fit.explained >= ABOUT_SHARE
+
+    def _names_a_paper(self, r: NluResult, marker: bool) -> bool:
+        """ "Có cần mang giấy khai sinh không": a paper to bring, whose name is also a procedure's
+        ("giấy khai sinh" is what birth registration gives); not a move to that procedure."""
+        return not marker and r.intent in PAPER_INTENTS and self.vocabulary.mentions_paper(r.words, r.key)
+
     def _says_something(self, r: NluResult) -> bool:
         """The turn has words of its own beyond question words and politeness: with no procedure
         in context and none recognised, it names one the catalog lacks."""
         return bool(r.candidates) and self.matcher.content_words(r.key.split()) >= UNKNOWN_CONTENT
 
-    def _names_other(self, r: NluResult, current: str, here: Fit, marker: bool) -> bool:
-        """With a procedure in context: the turn names some other procedure, not a detail of the
-        current one. Either it uses several phrases of procedure names that the current record
-        never uses ("hồ sơ thông báo tập trung kinh tế gồm gì" after a birth registration), or a
-        name-like phrase whose best candidate scores well and explains a good part of the turn
-        while the current procedure's names do not."""
-        if r.named is not None or not r.candidates or not self._says_something(r):
+    def _names_other(self, r: NluResult, current: str, marker: bool) -> bool:
+        """With a procedure in context: the turn names some other procedure (one the catalog
+        lacks), not a detail of the current one. It says several phrases of procedure names that
+        the current record never uses, and either the citizen says they move on ("còn ... thì
+        sao") or those phrases come with the words official names open with ("thông báo tập
+        trung kinh tế", "cấp phép khai thác cát sỏi"). Details of the citizen's own case — where
+        they live, who sells, which police station — pass for follow-ups: a follow-up wrongly
+        refused costs the citizen the rest of the conversation."""
+        if r.named is not None or not self._says_something(r):
             return False
-        foreign_phrases = self.matcher.phrases(r.key) - self.record_phrases(current)
-        if len(foreign_phrases) >= OTHER_PHRASES:
+        words = r.key.split()
+        foreign = self.matcher.phrases(r.key) - self.record_phrases(current).everything - self.vocabulary.desk
+        if len(foreign) < OTHER_PHRASES:
+            return False
+        if marker:
             return True
-        floor = UNKNOWN_WITH_MARKER if marker else UNKNOWN_IN_CONTEXT
-        return r.candidates[0].score >= floor and r.coverage[1] >= OTHER_SHARE and here.explained < OTHER_SHARE
+        pairs = [f"{a} {b}" for a, b in itertools.pairwise(words)]
+        for i, pair in enumerate(pairs):
+            if pair in self.heads and (pair in foreign or (i + 2 < len(pairs) and pairs[i + 2] in foreign)):
+                return True
+        return False
 
     # --- decisions ------------------------------------------------------------------------
 
@@ -229,38 +285,61 @@ class DialoguePolicy:
     ) -> Decision:
         family = self.matcher.siblings(current)
         codes = (current, *family, *((named.code,) if named is not None and named.code not in family else ()))
-        fits = self.matcher.fits(r.key, codes)
+        # A detail said in the negative ("không phải xe mới", "chứ không xây mới") is no evidence
+        # for the procedure it names.
+        fits = self.matcher.fits(self.vocabulary.without_negated(r.key), codes)
         here = fits[current]
 
         def closeness(code: str) -> float:
             """A sibling's fit, less the more its name differs from the current one's."""
             return fits[code].score - SIBLING_DISTANCE * (1.0 - family[code])
 
-        sibling = max(family, key=closeness, default=None)
-        if named is not None and named.code in family:
+        # Of two siblings that fit alike, the one whose name explains more of the turn.
+        sibling = max(family, key=lambda c: (round(closeness(c), TIE_DIGITS), fits[c].explained), default=None)
+        if (
+            named is not None
+            and named.code in family
+            and sibling is not None
+            and self._detail_fits(r, current, sibling)
+        ):
             # The turn names a variant itself ("kết hôn với người nước ngoài", "nhà em chỉ sửa
-            # chữa, cải tạo"): a detail of the same question, so the aspect stays.
-            return Decision(Move.REFINE, self._aspect(r, state.aspect, carry=True), named.code)
-        if named is not None and named.code != current:
+            # chữa, cải tạo"): a detail of the same question, so the aspect stays. Of the family,
+            # the member that fits best wins ("người Trung Quốc ở vùng biên giới": the border one).
+            return Decision(Move.REFINE, self._aspect(r, state.aspect, carry=True), sibling)
+        if named is not None and named.code != current and not self._names_a_paper(r, marker):
             other = fits[named.code]
             kin_score = max(here.score, closeness(sibling) if sibling else 0.0)
             kin_explained = max(here.explained, fits[sibling].explained if sibling else 0.0)
-            # Another procedure takes over only if it fits the turn clearly better than the
-            # current family and accounts for words the family does not ("còn kết hôn thì sao"),
-            # not for the same ones ("làm lại vì bị mất" fits "sổ đỏ bị mất" and "căn cước bị
-            # mất" alike: with the ID card in context, it is the ID card).
+            # Another procedure takes over only if it explains words of the turn the current one
+            # does not, and either fits clearly better than the whole current family and explains
+            # more than it too ("còn kết hôn thì sao"), or fits far better. Not for the same words:
+            # "làm lại vì bị mất" fits "sổ đỏ bị mất" and "căn cước bị mất" alike — with the ID
+            # card in context, it is the ID card; "mức phí chứng thực" after a certification of a
+            # waiver of inheritance stays there, though a shorter name says "chứng thực" too.
             lead = other.score - kin_score
-            explains_more = other.explained - kin_explained >= EXPLAINS_MORE
-            if (lead >= SWITCH_MARGIN and explains_more) or lead >= CLEAR_LEAD:
+            beyond_current = other.explained - here.explained >= EXPLAINS_MORE
+            beyond_family = other.explained - kin_explained >= EXPLAINS_MORE
+            # "Còn B thì sao" says the citizen moves on: B need only beat the current procedure,
+            # if the turn says what is most specific to B's name.
+            told = (
+                marker
+                and other.score - here.score >= SWITCH_MARGIN
+                and other.explained > here.explained
+                and self.matcher.says_core(r.key, named.matched, self.heads)
+            )
+            if told or (beyond_current and ((lead >= SWITCH_MARGIN and beyond_family) or lead >= CLEAR_LEAD)):
                 close = [c for c in self._close_call(r, named) if c.code != current]
+                kin = [c for c in close if c.code in family]
                 aspect = self._aspect(r, state.aspect, carry=marker)
+                if kin:  # one of the procedures too close to tell is the current one's variant
+                    return Decision(Move.REFINE, self._aspect(r, state.aspect, carry=True), kin[0].code)
                 if len(close) > 1:
                     return Decision(Move.CLARIFY, aspect, options=tuple(close))
                 return Decision(Move.SWITCH, aspect, named.code)
         # No other procedure named (or the current one again): does a detail point to a sibling?
         if sibling is not None:
             fit = closeness(sibling)
-            if fit >= REFINE_MIN and fit - here.score >= REFINE_MARGIN:
+            if fit >= REFINE_MIN and fit - here.score >= REFINE_MARGIN and self._detail_fits(r, current, sibling):
                 return Decision(Move.REFINE, self._aspect(r, state.aspect, carry=True), sibling)
         # A confident match the turn only partly explains still switches when the citizen said so.
         other_best = r.procedure
@@ -273,9 +352,12 @@ class DialoguePolicy:
             and other_best.score - here.score >= SWITCH_MARGIN
         ):
             return Decision(Move.SWITCH, self._aspect(r, state.aspect, carry=True), other_best.code)
-        if self._names_other(r, current, here, marker):
+        if self._names_other(r, current, marker):
             return Decision(Move.UNKNOWN, self._aspect(r, state.aspect, carry=marker), options=r.candidates[:3])
-        return Decision(Move.KEEP, self._aspect(r, state.aspect, carry=marker), current)
+        # A turn that only restates the procedure or adds a detail ("cái đầu tiên, xây mới ạ")
+        # keeps the aspect; one that asks how the procedure goes is an overview.
+        restates = r.intent not in ASPECT_INTENTS or (r.intent == OVERVIEW and r.confidence < OVERVIEW_SURE)
+        return Decision(Move.KEEP, self._aspect(r, state.aspect, carry=marker or restates), current)
 
     def _pending(self, r: NluResult, pending: PendingChoice) -> Decision | None:
         """A typed answer to the buttons of the previous turn, or None for a new question."""
@@ -289,13 +371,13 @@ class DialoguePolicy:
             return Decision(Move.CHOOSE, pending.aspect, options[0])
         if r.named is None and r.intent == "deny":
             return Decision(Move.DECLINE, "deny")
-        if r.intent in CONVERSATION_INTENTS:
+        if r.intent in CONVERSATION_INTENTS and r.intent != "affirm":
             return None
         fits = self.matcher.fits(r.key, options)
         ranked = sorted(options, key=lambda c: -fits[c].score)
         best = fits[ranked[0]].score
         second = fits[ranked[1]].score if len(ranked) > 1 else 0.0
-        if r.named is not None and r.named.code not in options:
+        if r.named is not None and r.named.code not in options and r.named.score - best >= CLEAR_LEAD:
             return None  # a question about another procedure altogether
         if best >= CHOICE_MIN and best - second >= CHOICE_MARGIN:
             return Decision(Move.CHOOSE, self._aspect(r, pending.aspect, carry=True), ranked[0])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from knowledge.text import fold
 DIALOGUE = Path(__file__).resolve().parent.parent / "nlu" / "data" / "dialogue.yml"
 
 Phrase = tuple[str, ...]
+NEGATED_WORDS = 2
+"""How many words after "không phải" / "chứ không" a denial covers ("xe mới", "xây mới")."""
 
 
 def _phrases(items: object) -> tuple[Phrase, ...]:
@@ -66,6 +69,12 @@ class DialogueVocabulary:
     positions: dict[Phrase, int]
     """Folded phrase -> position (1-based; -1 for the last)."""
     fillers: frozenset[str]
+    desk: frozenset[str]
+    """Folded word pairs of the desk's own words ("cong an", "dich vu")."""
+    papers: tuple[Phrase, ...]
+    papers_folded: tuple[Phrase, ...]
+    negators: tuple[Phrase, ...] = ()
+    """Folded phrases that deny what follows ("khong phai", "chu khong")."""
 
     def switch(self, words: str, key: str) -> Switch:
         """Read the switch phrases of a normalized turn (`words` with diacritics, `key` without).
@@ -81,6 +90,27 @@ class DialogueVocabulary:
                 ambiguous, lead = True, amb
         rest = " ".join(k[len(lead) :]) if lead else key
         return Switch(leading=lead is not None and not ambiguous, trailing=trailing, ambiguous=ambiguous, rest=rest)
+
+    def without_negated(self, key: str) -> str:
+        """The folded turn without what it denies: the words right after "không phải", "chứ
+        không"... up to NEGATED_WORDS of them ("không phải xe mới, em mua xe cũ" -> "em mua xe cũ")."""
+        words = key.split()
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            p = _starts(words[i:], self.negators)
+            if p is None:
+                out.append(words[i])
+                i += 1
+            else:
+                i += len(p) + NEGATED_WORDS
+        return " ".join(out)
+
+    def mentions_paper(self, words: str, key: str) -> bool:
+        """The turn speaks of bringing or copying a paper ("mang", "bản sao", "xuất trình")."""
+        if words != key:
+            return _contains(words.split(), self.papers)
+        return _contains(key.split(), self.papers_folded)
 
     def choice(self, key: str) -> int | None:
         """The position a short typed answer picks ("cái thứ 2" -> 2, "cái cuối" -> -1)."""
@@ -121,4 +151,8 @@ def load_vocabulary(path: Path = DIALOGUE) -> DialogueVocabulary:
         prefixes=_folded(_phrases(choices.get("prefixes"))),
         positions=positions,
         fillers=frozenset(w for p in _folded(_phrases(choices.get("fillers"))) for w in p),
+        desk=frozenset(f"{a} {b}" for p in _folded(_phrases(data.get("desk"))) for a, b in itertools.pairwise(p)),
+        papers=_phrases(data.get("papers")),
+        papers_folded=_folded(_phrases(data.get("papers"))),
+        negators=_folded(_phrases(data.get("negators"))),
     )

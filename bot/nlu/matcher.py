@@ -302,6 +302,30 @@ class ProcedureMatcher:
         weights = np.concatenate([self._columns.data[a:b] for a, b in zip(starts, ends, strict=True)])
         return np.bincount(rows, weights=weights, minlength=len(self.variant_keys))
 
+    def says_core(self, key: str, variant: str, heads: frozenset[str] = frozenset()) -> bool:
+        """The question says the rarest word or word pair of a name or alias (`Candidate.matched`),
+        its opening words (`heads`, such as "đăng ký") aside: "còn kết hôn thì sao" says "kết hôn"
+        of "đăng ký kết hôn"; "nếu làm lại do bị mất" matches "làm lại sổ đỏ bị mất" without its
+        "sổ đỏ" (the "do" it has means "because")."""
+        words = variant.split()
+        if len(words) > 2 and f"{words[0]} {words[1]}" in heads:
+            words = words[2:]
+        feats = [f for f in self._features(words) if f in self.vocab]
+        if not feats:
+            return False
+        core = max(feats, key=lambda f: self.weights[self.vocab[f]])
+        return core in self._features(self._correct(key.split()))
+
+    def name_heads(self, min_names: int) -> frozenset[str]:
+        """The word pairs at least `min_names` official names open with ("cap giay", "dang ky")."""
+        counts: dict[str, int] = {}
+        for v in self.name_variant:
+            words = self.variant_keys[int(v)].split() if v >= 0 else []
+            if len(words) >= 2:
+                head = f"{words[0]} {words[1]}"
+                counts[head] = counts.get(head, 0) + 1
+        return frozenset(h for h, n in counts.items() if n >= min_names)
+
     def phrases(self, key: str) -> set[str]:
         """The pairs of content words in a folded text that procedure names use (features of
         the catalog): what a turn says in the vocabulary of names, question words left out."""
