@@ -172,33 +172,39 @@ def _apply_procedure(p: Procedure, data: dict[str, Any]) -> None:
     _apply_rows(p.documents, data["documents"], Document, document_row)
 
 
+_KEPT = {Document: ("section", "source_text")}
+"""What only the database holds for a row, kept when staff edit the row. Fields derived from
+the edited ones (a document's role, a channel's parsed fee) are column defaults computed when
+a row is written, so an edited row is written anew rather than updated in place."""
+
+
 def _apply_rows(rows: list[Any], wanted: list[dict[str, Any]], model: Any, row_of: Any) -> None:
-    """Make `rows` hold `wanted`, keeping each row the edit left as it was (and with it what
-    only the database holds: a document's source text and section, any field not edited
-    here). With as many rows as before, a row edited in place keeps its place and those too."""
+    """Make `rows` hold `wanted`: a row the edit left as it was stays as it is; an edited row
+    (same place, same number of rows) is written anew with what only the database held."""
 
     def same(row: Any, data: dict[str, Any]) -> bool:
         stored = row_of(row)
         return all(stored.get(k) == v for k, v in data.items())
 
+    def fresh(data: dict[str, Any], like: Any = None) -> Any:
+        kept = {k: getattr(like, k) for k in _KEPT.get(model, ())} if like is not None else {}
+        return model(position=0, **kept, **data)
+
     if len(rows) == len(wanted):
-        for row, data in zip(rows, wanted, strict=True):
-            if not same(row, data):
-                for key, value in data.items():
-                    setattr(row, key, value)
+        kept = [row if same(row, data) else fresh(data, row) for row, data in zip(rows, wanted, strict=True)]
+    else:
+        pool = list(rows)
+        kept = []
+        for data in wanted:
+            found = next((r for r in pool if same(r, data)), None)
+            if found is not None:
+                pool.remove(found)
+            kept.append(found if found is not None else fresh(data))
+    if kept == list(rows):
         return
-    pool = list(rows)
-    kept = []
-    for data in wanted:
-        found = next((r for r in pool if same(r, data)), None)
-        if found is not None:
-            pool.remove(found)
-            kept.append(found)
-        else:
-            kept.append(model(position=0, **data))
     for i, row in enumerate(kept):
         row.position = i
-    rows[:] = kept  # rows left in the pool are orphans: deleted
+    rows[:] = kept  # rows no longer held are orphans: deleted
 
 
 def _apply_faq(f: Faq, data: dict[str, Any]) -> None:
