@@ -283,3 +283,16 @@ def test_field_kinds_refuse_what_needs_a_guess(field: Field, raw: object) -> Non
     with pytest.raises(FieldError) as err:
         field.clean(raw)
     assert err.value.label == field.label and str(err.value).startswith(field.label)
+
+
+def test_an_edited_row_gets_its_parsed_fee_and_role_again(db) -> None:
+    """Derived fields (a channel's parsed fee, a document's role) follow a staff edit."""
+    code = _procedure(db)
+    with db.sessions() as s:
+        before = s.scalars(select(SubmissionChannel.fee_parts).order_by(SubmissionChannel.position)).first()
+    _edit(db, code, "lan", lambda p: p["channels"][0].update(fee_text="Lệ phí 30.000 đồng/hồ sơ", fee_amount=30000))
+    with db.sessions() as s:
+        after = s.scalars(select(SubmissionChannel.fee_parts).order_by(SubmissionChannel.position)).first()
+        doc = s.scalars(select(Document).where(Document.name == "Tờ khai")).one()
+    assert after != before and "30000" in str(after).replace(".", "")
+    assert doc.source_text == "Tờ khai (mẫu)" and doc.role
