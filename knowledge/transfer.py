@@ -112,8 +112,8 @@ class ImportPlan:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the file leaves as it is (a sheet it does not have)."""
-    checked: int = 0
-    """Procedures and FAQs read and checked (those left out above change nothing)."""
+    unchanged: set[str] = field(default_factory=set)
+    """Codes of the procedures the file leaves exactly as they are (nothing to write)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -597,11 +597,10 @@ def plan_import(db: Database, content: bytes, filename: str, tz: tzinfo = LOCAL_
         plan.faqs.append((faq_id, cleaned, version))
     # Only what the file changes is kept, and refused when a colleague edited it since the
     # file was exported.
-    plan.checked = len(plan.procedures) + len(plan.faqs)
-    for code, data in list(plan.procedures.items()):
+    for code, data in plan.procedures.items():
         snapshot, version = current[code]
         if _cleaned(clean_procedure, snapshot) == data:
-            del plan.procedures[code]
+            plan.unchanged.add(code)
             continue
         wanted = plan.versions.get(code)
         if wanted is not None and wanted != version:
@@ -644,6 +643,8 @@ def apply_import(db: Database, plan: ImportPlan, username: str) -> ImportResult:
     changed_p = changed_f = created_f = 0
     with db.session() as s:
         for code, data in plan.procedures.items():
+            if code in plan.unchanged:
+                continue
             p = _load_procedure(s, code)
             before = procedure_snapshot(p)
             if clean_procedure(before) == data:
