@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
 
@@ -43,6 +44,8 @@ class Settings:
     secure_cookies: bool = False
     answer_threads: int = 0
     """Threads per web worker that answer messages; 0 answers on the worker's event loop."""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    """The unit's time zone: times and days on the staff pages are counted in it."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -69,4 +72,15 @@ class Settings:
             zalo_max_age_seconds=_int(env, "MOTCUA_ZALO_MAX_AGE_SECONDS", 300),
             secure_cookies=public_url.startswith("https://"),
             answer_threads=max(0, _int(env, "MOTCUA_ANSWER_THREADS", 0)),
+            timezone=_timezone(env.get("MOTCUA_TIMEZONE", "").strip() or "Asia/Ho_Chi_Minh"),
         )
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"Biến môi trường MOTCUA_TIMEZONE không phải múi giờ hợp lệ (đang là {name!r}; ví dụ Asia/Ho_Chi_Minh)."
+        ) from exc
+    return name

@@ -1,11 +1,12 @@
 """Figures for the dashboard: questions per day and channel, top procedures and aspects, the
-unanswered rate and satisfaction (share of "Hữu ích" among rated answers)."""
+unanswered rate and satisfaction (share of "Hữu ích" among rated answers). Days are the
+unit's days (its time zone), not UTC's: a question at 6 a.m. in Hà Nội is that day's."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import select
 
@@ -50,9 +51,15 @@ class Dashboard:
         return self.useful / self.rated if self.rated else None
 
 
-def dashboard(db: Database, start: date, end: date) -> Dashboard:
-    lo = datetime.combine(start, time.min, tzinfo=UTC)
-    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def dashboard(db: Database, start: date, end: date, tz: tzinfo = UTC) -> Dashboard:
+    """Figures for the days `start`..`end` (both included) as counted in time zone `tz`."""
+    lo = datetime.combine(start, time.min, tzinfo=tz).astimezone(UTC)
+    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
     with db.sessions() as s:
         rows = s.execute(
             select(Message.created_at, Message.channel, Message.intent, Message.procedure_code, Message.outcome).where(
@@ -71,7 +78,7 @@ def dashboard(db: Database, start: date, end: date) -> Dashboard:
         names = dict(s.execute(select(Procedure.code, Procedure.name)).all())
     # Button presses for ratings are messages too, but not questions.
     questions = [r for r in rows if r.outcome != Outcome.FEEDBACK]
-    days = Counter(r.created_at.date() for r in questions)
+    days = Counter(_aware(r.created_at).astimezone(tz).date() for r in questions)
     per_day = [
         (start + timedelta(days=i), days.get(start + timedelta(days=i), 0)) for i in range((end - start).days + 1)
     ]

@@ -14,6 +14,12 @@ from knowledge.models import Conversation, InboxItem, Message
 from knowledge.text import fold
 from knowledge.types import InboxReason
 
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 REASONS = {r.value: r.label for r in InboxReason}
 """Reason code -> the Vietnamese wording staff read."""
 
@@ -25,7 +31,9 @@ class InboxEntry:
     question: str
     channel: str
     at: datetime
+    """UTC."""
     procedure: str | None
+    """The procedure the assistant answered about, if any."""
 
 
 @dataclass(slots=True)
@@ -43,24 +51,31 @@ class InboxGroup:
         return [e.id for e in self.entries]
 
 
-def open_items(db: Database, limit: int = 500) -> list[InboxEntry]:
+_COLUMNS = (
+    InboxItem.id,
+    InboxItem.reason,
+    Message.text,
+    Conversation.channel,
+    InboxItem.created_at,
+    Message.procedure_code,
+)
+
+
+def open_items(db: Database, limit: int = 500, ids: list[int] | None = None) -> list[InboxEntry]:
+    """Questions still waiting, newest first (only those of `ids` when given)."""
     with db.sessions() as s:
-        rows = s.execute(
-            select(
-                InboxItem.id,
-                InboxItem.reason,
-                Message.text,
-                Conversation.channel,
-                InboxItem.created_at,
-                Message.procedure_code,
-            )
+        q = (
+            select(*_COLUMNS)
             .join(Message, Message.id == InboxItem.message_id)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .where(InboxItem.handled_at.is_(None))
             .order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
             .limit(limit)
-        ).all()
-    return [InboxEntry(*row) for row in rows]
+        )
+        if ids is not None:
+            q = q.where(InboxItem.id.in_(ids))
+        rows = s.execute(q).all()
+    return [InboxEntry(r.id, r.reason, r.text, r.channel, _aware(r.created_at), r.procedure_code) for r in rows]
 
 
 def grouped(db: Database, threshold: float = 80.0) -> list[InboxGroup]:

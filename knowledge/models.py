@@ -305,6 +305,23 @@ class AuditEntry(Base):
     reverted_by: Mapped[int | None] = mapped_column(Integer)
 
 
+class StaffSession(Base):
+    """A staff member's signed-in session, kept on the server so that it can be ended: by
+    logging out, a password change, the account being locked, or its expiry."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the cookie's secret: the database never holds a usable session key."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    """Last request; the session ends after an idle period."""
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    """The session ends then however active it is."""
+
+
 class LoginAttempt(Base):
     """Failed logins, for rate limiting across workers."""
 

@@ -198,10 +198,12 @@ def create_app(
         telegram.mount(app)
     if zalo is not None:
         zalo.mount(app)
+    uploads: dict[str, int] = {}
     if admin:
-        from channels.web.admin import mount_admin
+        from channels.web.admin import UPLOAD_LIMITS, mount_admin
 
         mount_admin(app, settings, assistant)
+        uploads.update(UPLOAD_LIMITS)
 
     if settings.cors_origins:
         app.add_middleware(
@@ -211,7 +213,7 @@ def create_app(
             allow_headers=["Content-Type"],
             max_age=600,
         )
-    app.add_middleware(BodyLimit, overrides={"/admin/import": 10 * 1024 * 1024})
+    app.add_middleware(BodyLimit, overrides=uploads)
     return app
 
 
