@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from scipy.sparse import csr_matrix
 
 from bot.nlu.normalize import Normalizer
+from bot.nlu.reranker import Reranker
 from bot.nlu.types import Candidate, CatalogEntry
 from knowledge.text import fold
 
@@ -37,6 +38,9 @@ PHRASE_BONUS = 0.06
 NAME_WEIGHT = 0.6
 FOREIGN_PENALTY = 0.04
 FOREIGN_BONUS = 0.06
+AGE_CONFLICT = 0.3
+"""A name whose age condition the question's age does not meet ("13 tuổi" and "từ đủ 14 tuổi
+trở lên") scores this much less."""
 _FOREIGN = ("nuoc ngoai", "yeu to nuoc ngoai")
 """How much the share of the name mentioned counts against the share of the question explained."""
 _NAME_PREFIXES = ("thu tuc ", "tthc ")
@@ -44,12 +48,63 @@ DERIVED_PENALTY = 0.03
 """A shortened official name (see `heads`) scores a little under the full one."""
 HEAD_SPREAD = 1
 """A shortened name also found inside other official names is too general to be kept."""
-HEAD_MIN_WORDS = 4
-"""Content words a shortened name must keep ("trợ cấp xã hội" alone names nothing)."""
+HEAD_MIN_WORDS = 2
+"""Content syllables a shortened name must keep ("trợ cấp" alone names nothing); with the rule
+that no other family of names contains it, "giải quyết tố cáo" is kept."""
 SHORTLIST = 300
 """Variants kept for ranking after the first score."""
+POOL = 10
+"""Procedures handed to the re-ranker: the right one is almost always among the first ten."""
+NAME, ALIAS, HEAD = 0, 1, 2
+"""What a variant is: the official name, an everyday alias, a shortened official name."""
 _QUALIFIERS = re.compile(r"\s+(?:thực hiện|bằng dịch vụ công|tại)\s+.*$", re.IGNORECASE)
 _PARENTHESES = re.compile(r"\s*\([^)]*\)")
+_CORE = re.compile(r"\s+(?:đối với|không thuộc|thuộc|của|cho|theo|trong|về)\s+", re.IGNORECASE)
+_LEVEL = re.compile(
+    r"\s*\(?\s*(?:thực hiện\s+)?(?:tại|ở)\s+(?:cấp\s+)?(?:xã|huyện|tỉnh|trung ương|bộ)(?:\s*,\s*cấp\s+\w+)*\s*\)?",
+    re.IGNORECASE,
+)
+
+
+_NAME_UNDER = re.compile(r"\b(?:duoi|chua du) (\d+) tuoi\b")
+_NAME_OVER = re.compile(r"\b(?:tu du|du|tu|tren) (\d+) tuoi(?: tro len)?\b")
+_ASKED_AGE = re.compile(r"\b(\d{1,3}) ?(?:tuoi|t)\b|\b(\d{1,3})t\b")
+_ASKED_MONTHS = re.compile(r"\b\d{1,2} thang tuoi\b|\b(?:moi sinh|so sinh)\b")
+"""An age said as a number ("bé 13 tuổi", "con em 13t", "2 tháng tuổi") and the age conditions
+written in names ("dưới 14 tuổi", "từ đủ 14 tuổi trở lên"): the question is read as also saying
+each condition its age meets, so the variant for that age wins."""
+
+
+def age_conditions(keys: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(condition phrase, lowest age, highest age) for every age condition in folded names."""
+    found: dict[str, tuple[int, int]] = {}
+    for key in keys:
+        for m in _NAME_UNDER.finditer(key):
+            found[m.group(0)] = (0, int(m.group(1)) - 1)
+        for m in _NAME_OVER.finditer(key):
+            low = int(m.group(1)) + (1 if m.group(0).startswith("tren") else 0)
+            found[m.group(0)] = (low, 200)
+    return [(phrase, lo, hi) for phrase, (lo, hi) in sorted(found.items())]
+
+
+def asked_ages(key: str) -> list[int]:
+    """Ages a folded question says: "13 tuoi" -> 13; "2 thang tuoi", "moi sinh" -> 0."""
+    ages = [int(a or b) for a, b in _ASKED_AGE.findall(key) if int(a or b) <= 120]
+    if _ASKED_MONTHS.search(key):
+        ages.append(0)
+    return ages
+
+
+def family_key(name: str) -> str:
+    """A name without "Thủ tục", where and how it is done: the same procedure at another level
+    or through another channel ("(thực hiện tại cấp tỉnh)", "… bằng dịch vụ công trực tuyến
+    toàn trình") has the same key. Procedures of one family answer a question equally well."""
+    name = _QUALIFIERS.sub("", _PARENTHESES.sub("", name))
+    key = fold(_LEVEL.sub(" ", name))
+    for prefix in _NAME_PREFIXES:
+        if key.startswith(prefix):
+            key = key[len(prefix) :]
+    return key
 
 
 def heads(name: str) -> list[str]:
@@ -61,7 +116,8 @@ def heads(name: str) -> list[str]:
     bare = _PARENTHESES.sub("", name).strip()
     parts = [p.strip() for p in bare.split(";") if p.strip()] if ";" in bare else [bare]
     for part in (bare, *parts):
-        for form in (part, _QUALIFIERS.sub("", part).strip()):
+        how = _QUALIFIERS.sub("", part).strip()
+        for form in (part, how, _CORE.split(how, maxsplit=1)[0].strip(" ,")):
             if form != name and len(form.split()) >= 2 and form not in out:
                 out.append(form)
     return out
@@ -126,6 +182,148 @@ def _strip_prefix(key: str) -> str:
     return key
 
 
+FEATURES: tuple[str, ...] = (
+    "score",  # the hand-tuned score of the best name or alias (Tversky index and bonuses)
+    "total",  # the same with the ward-level and popularity priors: today's ranking
+    "name_cov",  # share of the name's weight the question mentions
+    "question_cov",  # share of the question's weight the name explains
+    "shared",  # log1p of the weight both have
+    "missing",  # log1p of the name's weight the question does not mention
+    "unexplained",  # log1p of the question's weight the name leaves out
+    "verbatim",  # the name or alias is written word for word in the question
+    "verbatim_long",  # ... and has two or more content words and is not a shortened name
+    "hand_sure",  # the hand-tuned rule would answer with this name (score or verbatim_long)
+    "alias",  # the best variant is an everyday alias
+    "derived",  # the best variant is a shortened official name
+    "foreign_said",  # a foreign-element variant, and the question speaks of a foreign party
+    "foreign_unsaid",  # a foreign-element variant the question gives no reason for
+    "age_conflict",  # the question's age does not meet the name's age condition
+    "ward",  # done at commune/ward level
+    "popularity",  # 0-1, from staff
+    "rank",  # position by hand-tuned total among the pool
+    "gap_top",  # how far under the pool's best total
+    "gap_next",  # how far over the next total
+    "rival_said",  # share of the question's weight other candidates explain and this one does not
+    "distinct_said",  # share of what sets this name apart from the others that the question says
+    "distinct_missing",  # log1p of what sets this name apart and the question does not say
+    "max_unexplained",  # the rarest question word this name leaves out (0-1)
+    "content_words",  # content words of the question (a tenth of them, at most 3)
+    "unknown_words",  # content syllables no name or alias has
+    "question_weight",  # log1p of the question's total weight
+    "char_sim",  # character similarity of the question's content words and the name (0-1)
+)
+"""What the re-ranker knows about each (question, candidate) pair; all cheap to compute."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Question:
+    words: list[str]
+    content_words: int
+    unknown_words: int
+    own: set[int]
+    said: set[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """The first procedures by hand-tuned score for one question, with the evidence behind each
+    (arrays are aligned, best hand-tuned total first)."""
+
+    matcher: ProcedureMatcher | None
+    question: _Question
+    q_weight: float
+    said_foreign: bool
+    owners: np.ndarray
+    variants: np.ndarray
+    scores: np.ndarray
+    totals: np.ndarray
+    name_cov: np.ndarray
+    question_cov: np.ndarray
+    shared: np.ndarray
+    missing: np.ndarray
+    unexplained: np.ndarray
+    verbatim: np.ndarray
+    verbatim_long: np.ndarray
+    age_conflict: np.ndarray
+
+    @classmethod
+    def nothing(cls, question: _Question) -> Pool:
+        empty = np.zeros(0)
+        return cls(None, question, 0.0, False, *([empty] * 12))
+
+    @property
+    def empty(self) -> bool:
+        return not len(self.owners)
+
+    @property
+    def words(self) -> list[str]:
+        return self.question.words
+
+    @property
+    def content_words(self) -> int:
+        return self.question.content_words
+
+    def features(self) -> np.ndarray:
+        """One row of FEATURES per candidate."""
+        m = self.matcher
+        n = len(self.owners)
+        if m is None or not n:
+            return np.zeros((0, len(FEATURES)))
+        q = self.question
+        rows = [m.matrix.indices[m.matrix.indptr[v] : m.matrix.indptr[v + 1]] for v in self.variants]
+        sets = [set(r.tolist()) for r in rows]
+        counts: dict[int, int] = {}
+        for feats in sets:
+            for f in feats:
+                counts[f] = counts.get(f, 0) + 1
+        w = m.weights
+        said = q.said
+        own_list = sorted(q.own)
+        content_key = " ".join(wd for wd, st in zip(q.words, m.stop.mask(q.words), strict=True) if not st)
+        out = np.zeros((n, len(FEATURES)))
+        top_total = float(self.totals[0])
+        for i in range(n):
+            feats = sets[i]
+            rival = sum(w[f] for f in said if f not in feats and counts.get(f, 0) > 0)
+            distinct = [f for f in feats if counts[f] == 1]
+            distinct_weight = float(w[distinct].sum()) if distinct else 0.0
+            distinct_said = float(sum(w[f] for f in distinct if f in said))
+            left_out = [w[f] for f in own_list if f not in feats]
+            v = int(self.variants[i])
+            foreign = m.foreign[v] > 0
+            out[i] = (
+                self.scores[i],
+                self.totals[i],
+                self.name_cov[i],
+                self.question_cov[i],
+                math.log1p(self.shared[i]),
+                math.log1p(self.missing[i]),
+                math.log1p(self.unexplained[i]),
+                float(self.verbatim[i]),
+                float(self.verbatim_long[i]),
+                float(self.scores[i] >= ABSTAIN_BELOW or self.verbatim_long[i]),
+                float(m.kind[v] == ALIAS),
+                float(m.kind[v] == HEAD),
+                float(foreign and self.said_foreign),
+                float(foreign and not self.said_foreign),
+                self.age_conflict[i],
+                m.ward[self.owners[i]],
+                m.popularity[self.owners[i]],
+                i / POOL,
+                top_total - self.totals[i],
+                self.totals[i] - self.totals[i + 1] if i + 1 < n else 0.5,
+                rival / self.q_weight,
+                distinct_said / distinct_weight if distinct_weight else 0.0,
+                math.log1p(distinct_weight - distinct_said),
+                max(left_out) / m.max_weight if left_out else 0.0,
+                min(q.content_words / 10, 3.0),
+                min(q.unknown_words, 5),
+                math.log1p(self.q_weight),
+                fuzz.token_set_ratio(content_key, m.variant_keys[v]) / 100,
+            )
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """The matcher's view of a question: ranked candidates and the span that named the best."""
@@ -148,12 +346,24 @@ class ProcedureMatcher:
         entries: Sequence[CatalogEntry],
         question_words: QuestionWords | None = None,
         normalizer: Normalizer | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.stop = load_question_words() if question_words is None else question_words
         # Names and aliases go through the same normalization as questions ("đổi cccd" ->
         # "đổi căn cước công dân"), so both sides meet on the same words.
         normalize = normalizer or Normalizer()
-        self.synonyms = load_synonyms()
+        # both sides in the form questions take ("gplx" is read as "giấy phép lái xe")
+        self.synonyms = tuple(
+            sorted({(normalize(v).key, normalize(t).key) for v, t in load_synonyms()}, key=lambda p: -len(p[0]))
+        )
+        owner_keys = [normalize(e.name).key for e in entries]
+        self.ages = age_conditions(owner_keys)
+        # the ages each procedure is for, from its name's condition (everyone when it has none)
+        self.age_range = np.array([[0, 200]] * len(entries), dtype=np.int32).reshape(-1, 2)
+        for i, key in enumerate(owner_keys):
+            for phrase, low, high in self.ages:
+                if f" {phrase} " in f" {key} ":
+                    self.age_range[i] = (low, high)
         self.entries = list(entries)
         variant_keys: list[str] = []
         variant_owner: list[int] = []
@@ -166,41 +376,46 @@ class ProcedureMatcher:
         for i, k in enumerate(name_keys):
             for w in set(k.split()):
                 postings.setdefault(w, []).append(i)
+        # the same procedure at several levels is one family: a shortened name they share is theirs
+        family = [family_key(e.name) for e in self.entries]
 
         def spread(key: str) -> int:
-            """How many official names contain `key` word for word."""
+            """How many families of official names contain `key` word for word."""
             rarest = min(key.split(), key=lambda w: len(postings.get(w, ())))
-            return sum(f" {key} " in padded_names[j] for j in postings.get(rarest, ()))
+            return len({family[j] for j in postings.get(rarest, ()) if f" {key} " in padded_names[j]})
 
         own_keys = [
             [name_keys[i], *(_strip_prefix(normalize(t).key) for t in e.aliases)] for i, e in enumerate(self.entries)
         ]
         head_keys = [[_strip_prefix(normalize(h).key) for h in heads(e.name)] for e in self.entries]
         taken = {k for keys in own_keys for k in keys}
-        made_by: dict[str, int] = {}
-        for keys in head_keys:
+        made_by: dict[str, set[str]] = {}
+        for i, keys in enumerate(head_keys):
             for k in set(keys):
-                made_by[k] = made_by.get(k, 0) + 1
+                made_by.setdefault(k, set()).add(family[i])
+        kinds: list[int] = []
         for i in range(len(self.entries)):
             seen: set[str] = set()
-            texts = [(k, 0.0) for k in own_keys[i]]
+            texts = [(k, 0.0, NAME if j == 0 else ALIAS) for j, k in enumerate(own_keys[i])]
             for key in head_keys[i]:
                 # kept only when it names this procedure alone and still says enough
                 if (
                     key
                     and key not in taken
-                    and made_by[key] == 1
+                    and len(made_by[key]) == 1
                     and self.content_words(key.split()) >= HEAD_MIN_WORDS
                     and spread(key) <= HEAD_SPREAD
                 ):
-                    texts.append((key, DERIVED_PENALTY))
-            for key, penalty in texts:
+                    texts.append((key, DERIVED_PENALTY, HEAD))
+            for key, penalty, kind in texts:
                 if key and key not in seen:
                     seen.add(key)
                     variant_keys.append(key)
                     variant_owner.append(i)
                     derived.append(penalty)
+                    kinds.append(kind)
         self.derived = np.array(derived)
+        self.kind = np.array(kinds, dtype=np.int8)
         self.variant_keys = variant_keys
         self.variant_owner = np.array(variant_owner, dtype=np.int32)
         self.foreign = np.array([1.0 if " nuoc ngoai" in f" {k}" else 0.0 for k in variant_keys])
@@ -226,6 +441,10 @@ class ProcedureMatcher:
         self._columns = self.matrix.tocsc()
         self.row_weight = np.asarray(self.matrix.sum(axis=1)).ravel() + 1e-9
         self.syllables = sorted({f for f in vocab if " " not in f})
+        self.max_weight = float(self.weights.max()) if len(self.weights) else 1.0
+        self.ward = np.array([1.0 if e.ward_level else 0.0 for e in self.entries])
+        self.popularity = np.array([min(max(e.popularity, 0), 100) / 100 for e in self.entries])
+        self.reranker = reranker
         self._fixes: dict[str, str] = {}
         self._prior = np.array(
             [WARD_PRIOR * e.ward_level + POPULARITY_PRIOR * min(max(e.popularity, 0), 100) / 100 for e in self.entries]
@@ -269,10 +488,50 @@ class ProcedureMatcher:
         return sum(1 for s in self.stop.mask(words) if not s)
 
     def match(self, key: str, limit: int = 5) -> Match:
-        """Rank procedures for a folded question key."""
+        """Rank procedures for a folded question key: the re-ranker's probabilities when one is
+        trained, else the hand-tuned score; `best` is None when the best is not sure enough."""
+        pool = self.pool(key)
+        if pool.empty:
+            return Match((), None, None, pool.content_words)
+        if self.reranker is None:
+            order = list(range(len(pool.owners)))  # already by hand-tuned total
+            scores = [float(t) for t in pool.totals]
+            top = order[0]
+            sure = pool.scores[top] >= ABSTAIN_BELOW or bool(pool.verbatim_long[top])
+        else:
+            probs = self.reranker.predict(pool.features())
+            order = sorted(range(len(probs)), key=lambda i: -probs[i])
+            scores = [float(p) for p in probs]
+            top = order[0]
+            sure = probs[top] >= self.reranker.threshold
+        candidates = tuple(
+            Candidate(
+                code=self.entries[pool.owners[i]].code,
+                name=self.entries[pool.owners[i]].name,
+                score=round(min(max(scores[i], 0.0), 1.0), 4),
+                matched=self.variant_keys[pool.variants[i]],
+                match_score=round(float(pool.totals[i]), 4),
+            )
+            for i in order[:limit]
+        )
+        best = candidates[0] if sure else None
+        span = self._span(pool.words, self.variant_keys[pool.variants[top]]) if best else None
+        coverage = (float(pool.name_cov[top]), float(pool.question_cov[top]))
+        return Match(candidates, best, span, pool.content_words, coverage)
+
+    def pool(self, key: str, exclude: frozenset[int] = frozenset(), size: int = POOL) -> Pool:
+        """The `size` procedures with the best hand-tuned score for a folded key, best first,
+        with what the re-ranker needs to know about each. `exclude` (procedure positions) leaves
+        procedures out as if the catalog lacked them: training questions about a procedure we
+        pretend is missing teach the re-ranker when to abstain."""
         padded = f" {key} "
-        words = self._correct(key.split())
-        content = self.content_words(words)
+        raw = key.split()
+        words = self._correct(raw)
+        stop = self.stop.mask(words)
+        content = sum(1 for s in stop if not s)
+        unknown = sum(
+            1 for w, s in zip(words, stop, strict=True) if not s and w not in self.vocab and not w.isdigit()
+        )
         own = {self.vocab[f] for f in self._features(words) if f in self.vocab}
         # Official terms behind everyday words count when a name has them, but are never
         # held against a name as words the question said and the name left unexplained.
@@ -280,12 +539,22 @@ class ProcedureMatcher:
         for variant, term in self.synonyms:
             if f" {variant} " in padded:
                 extra |= {self.vocab[f] for f in self._features(term.split()) if f in self.vocab}
+        ages = asked_ages(key)
+        for age in ages:
+            for phrase, low, high in self.ages:
+                if low <= age <= high:
+                    extra |= {self.vocab[f] for f in self._features(phrase.split()) if f in self.vocab}
         feats = sorted(own | extra)
+        context = _Question(words=words, content_words=content, unknown_words=unknown, own=own, said=own | extra)
         if not feats or not len(self.entries):
-            return Match((), None, None, content)
+            return Pool.nothing(context)
         q_weight = float(self.weights[sorted(own)].sum()) + 1e-9
         all_overlap = self._overlap(feats)
         hit = np.nonzero(all_overlap)[0]
+        if exclude:
+            hit = hit[~np.isin(self.variant_owner[hit], np.fromiter(exclude, dtype=np.int32))]
+            if not len(hit):
+                return Pool.nothing(context)
         overlap, own_overlap = all_overlap[hit], self._overlap(sorted(own))[hit]
         name_cov = overlap / self.row_weight[hit]
         # Tversky index: shared weight against what the name adds and what the question leaves
@@ -298,21 +567,32 @@ class ProcedureMatcher:
         # ("lấy chồng Hàn Quốc"), the foreign-element variant is what they mean.
         said_foreign = any(f in self.vocab and self.vocab[f] in own | extra for f in _FOREIGN)
         score = score + (FOREIGN_BONUS if said_foreign else -FOREIGN_PENALTY) * self.foreign[hit]
+        conflict = np.zeros(len(hit))
+        if ages:
+            ranges = self.age_range[self.variant_owner[hit]]
+            fits = np.zeros(len(hit), dtype=bool)
+            for age in ages:
+                fits |= (ranges[:, 0] <= age) & (age <= ranges[:, 1])
+            conflict = (~fits).astype(float)
+            score = score - AGE_CONFLICT * conflict
         # a name or alias written word for word in the question
         joined = f" {' '.join(words)} "
         if len(hit) > SHORTLIST:
             # Only the best-scoring variants can rank: the priors add at most a few hundredths.
             keep = np.sort(np.argpartition(-score, SHORTLIST)[:SHORTLIST])
             hit, score, name_cov, own_overlap = hit[keep], score[keep], name_cov[keep], own_overlap[keep]
+            shared, missing, unexplained, conflict = shared[keep], missing[keep], unexplained[keep], conflict[keep]
         top = hit[np.argsort(-score)[:40]]
         bonus = np.zeros(len(hit))
-        verbatim: set[int] = set()
+        verbatim = np.zeros(len(hit), dtype=bool)
+        verbatim_long = np.zeros(len(hit), dtype=bool)
         for v in top:
-            key = self.variant_keys[v]
-            if f" {key} " in joined:
-                bonus[np.searchsorted(hit, v)] = PHRASE_BONUS
-                if self.content_words(key.split()) >= 2 and not self.derived[v]:
-                    verbatim.add(int(v))
+            vkey = self.variant_keys[v]
+            if f" {vkey} " in joined:
+                pos = np.searchsorted(hit, v)
+                bonus[pos] = PHRASE_BONUS
+                verbatim[pos] = True
+                verbatim_long[pos] = self.content_words(vkey.split()) >= 2 and not self.derived[v]
         score = score + bonus
         # best variant per procedure, then the procedures ranked with their priors
         owners = self.variant_owner[hit]
@@ -320,28 +600,25 @@ class ProcedureMatcher:
         _, first = np.unique(owners[order], return_index=True)
         best_idx = order[first]
         totals = score[best_idx] + self._prior[owners[best_idx]]
-        top_k = best_idx[np.argsort(-totals, kind="stable")[:limit]]
-        ranked = [
-            (float(score[i] + self._prior[owners[i]]), float(score[i]), int(owners[i]), int(hit[i])) for i in top_k
-        ]
-        top_pos = int(np.searchsorted(hit, ranked[0][3]))
-        own_share = float(own_overlap[top_pos]) / q_weight
-        coverage = (float(name_cov[top_pos]), min(own_share, 1.0))
-        candidates = tuple(
-            Candidate(
-                code=self.entries[o].code,
-                name=self.entries[o].name,
-                score=round(min(float(total), 1.0), 4),
-                matched=self.variant_keys[v],
-            )
-            for total, _s, o, v in ranked
+        chosen = best_idx[np.argsort(-totals, kind="stable")[:size]]
+        return Pool(
+            matcher=self,
+            question=context,
+            q_weight=q_weight,
+            said_foreign=said_foreign,
+            owners=owners[chosen],
+            variants=hit[chosen],
+            scores=score[chosen],
+            totals=score[chosen] + self._prior[owners[chosen]],
+            name_cov=name_cov[chosen],
+            question_cov=np.minimum(own_overlap[chosen] / q_weight, 1.0),
+            shared=shared[chosen],
+            missing=missing[chosen],
+            unexplained=unexplained[chosen],
+            verbatim=verbatim[chosen],
+            verbatim_long=verbatim_long[chosen],
+            age_conflict=conflict[chosen],
         )
-        # A whole name or alias of two or more content words, written word for word, names the
-        # procedure even inside a long story; otherwise the score must clear the threshold.
-        sure = ranked[0][1] >= ABSTAIN_BELOW or ranked[0][3] in verbatim
-        best = candidates[0] if candidates and sure else None
-        span = self._span(words, self.variant_keys[ranked[0][3]]) if best else None
-        return Match(candidates, best, span, content, coverage)
 
     def _span(self, words: list[str], variant: str) -> tuple[int, int] | None:
         """Where the matched name stands in the question: the densest run of its words."""

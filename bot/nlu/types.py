@@ -58,9 +58,12 @@ class Candidate:
     code: str
     name: str
     score: float
-    """0-1: how well the question names this procedure."""
+    """0-1: how sure the matcher is that the question is about this procedure (the re-ranker's
+    calibrated probability; the hand-tuned score when no re-ranker is trained)."""
     matched: str = ""
     """The name or alias that matched best."""
+    match_score: float = 0.0
+    """The hand-tuned overlap score (Tversky index, bonuses and priors) behind `score`."""
 
 
 @dataclass(frozen=True, slots=True)
