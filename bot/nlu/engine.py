@@ -15,15 +15,19 @@ from typing import Any
 
 from bot.errors import ModelError
 from bot.nlu.classifier import Features, IntentClassifier, features
+from bot.nlu import rerank_data
 from bot.nlu.matcher import Match, ProcedureMatcher
 from bot.nlu.normalize import Normalized, Normalizer
+from bot.nlu.reranker import Reranker
 from bot.nlu.training import TEMPLATES, Example, generate, load_rasa, load_templates
-from bot.nlu.types import ASPECT_INTENTS, OUT_OF_SCOPE, CatalogEntry, NluResult
+from bot.nlu.types import ASPECT_INTENTS, CONVERSATION_INTENTS, OUT_OF_SCOPE, CatalogEntry, NluResult
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path(__file__).parent / "data"
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
+RERANKER = "hgb"
+"""The re-ranker kind kept after measurement (`benchmarks/nlu.py`; README, NLU section)."""
 CONFIDENCE_THRESHOLD = 0.2
 """Below this probability the message is out of scope, whatever the classifier's best guess."""
 OUT_OF_SCOPE_DOUBT = 0.4
@@ -50,6 +54,7 @@ class TrainingReport:
     generated: int
     seconds: float
     intents: dict[str, int]
+    reranker: rerank_data.RerankReport | None = None
 
 
 class NluEngine:
@@ -61,15 +66,21 @@ class NluEngine:
         catalog: Sequence[CatalogEntry],
         normalizer: Normalizer | None = None,
         threshold: float = CONFIDENCE_THRESHOLD,
+        reranker: Reranker | None = None,
     ) -> None:
         self.classifier = classifier
         self.normalizer = normalizer or Normalizer()
-        self.matcher = ProcedureMatcher(catalog, normalizer=self.normalizer)
+        self.matcher = ProcedureMatcher(catalog, normalizer=self.normalizer, reranker=reranker)
         self.threshold = threshold
 
+    @property
+    def reranker(self) -> Reranker | None:
+        return self.matcher.reranker
+
     def with_catalog(self, catalog: Sequence[CatalogEntry]) -> NluEngine:
-        """The same classifier over a new catalog (after staff edit names or aliases)."""
-        return NluEngine(self.classifier, catalog, self.normalizer, self.threshold)
+        """The same classifier and re-ranker over a new catalog (after staff edit names or aliases):
+        the re-ranker reads evidence, not names, so it needs no retraining."""
+        return NluEngine(self.classifier, catalog, self.normalizer, self.threshold, self.reranker)
 
     def parse(self, text: str) -> NluResult:
         return self.parse_many([text])[0]
@@ -117,7 +128,11 @@ class NluEngine:
         data: Path = DEFAULT_DATA,
         templates: Path | None = TEMPLATES,
         kind: str = "logreg",
+        reranker: str | None = RERANKER,
     ) -> tuple[NluEngine, TrainingReport]:
+        """Train the intent classifier on `data` (plus examples generated from procedure names
+        with `templates`) and, unless `reranker` is None or no templates are given, the
+        procedure re-ranker on questions generated from the records and our own data."""
         started = time.perf_counter()
         examples = load_rasa(data)
         generated: list[Example] = []
@@ -126,6 +141,20 @@ class NluEngine:
         everything = examples + generated
         normalizer = Normalizer()
         matcher = ProcedureMatcher(catalog, normalizer=normalizer)
+        rerank_report = None
+        if reranker is not None and templates is not None and templates.exists() and catalog:
+            # the re-ranker learns from our own data whatever intent data is given
+            own = examples if data.resolve() == DEFAULT_DATA.resolve() else load_rasa(DEFAULT_DATA)
+            log.info("training the procedure re-ranker (%s)", reranker)
+            matcher.reranker, rerank_report = rerank_data.train(
+                matcher,
+                catalog,
+                normalizer,
+                load_templates(templates),
+                examples=[ex.text for ex in own if ex.intent in ASPECT_INTENTS],
+                chat=[ex.text for ex in own if ex.intent in CONVERSATION_INTENTS and ex.intent != OUT_OF_SCOPE],
+                kind=reranker,
+            )
         feats = []
         for i, ex in enumerate(everything):
             norm = normalizer(ex.text)
@@ -142,7 +171,9 @@ class NluEngine:
         counts: dict[str, int] = {}
         for ex in everything:
             counts[ex.intent] = counts.get(ex.intent, 0) + 1
-        report = TrainingReport(len(everything), len(examples), len(generated), time.perf_counter() - started, counts)
+        report = TrainingReport(
+            len(everything), len(examples), len(generated), time.perf_counter() - started, counts, rerank_report
+        )
         return engine, report
 
     def save(self, path: Path, fingerprint: str = "", custom: bool = False) -> None:
@@ -153,6 +184,7 @@ class NluEngine:
             "format": MODEL_FORMAT,
             "classifier": self.classifier,
             "threshold": self.threshold,
+            "reranker": self.reranker,
             "data": fingerprint,
         }
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # several processes may save at once
@@ -177,7 +209,12 @@ class NluEngine:
             ) from exc
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
             raise ModelError(f"Mô hình {path} có định dạng cũ; hãy huấn luyện lại (motcua nlu train).")
-        return cls(payload["classifier"], catalog, threshold=payload.get("threshold", CONFIDENCE_THRESHOLD))
+        return cls(
+            payload["classifier"],
+            catalog,
+            threshold=payload.get("threshold", CONFIDENCE_THRESHOLD),
+            reranker=payload.get("reranker"),
+        )
 
 
 CUSTOM = "custom"

@@ -29,6 +29,7 @@ from knowledge.text import fold
 
 QUESTION_WORDS = Path(__file__).parent / "data" / "question_words.yml"
 SYNONYMS = Path(__file__).parent / "data" / "synonyms.yml"
+ACTIONS = Path(__file__).parent / "data" / "actions.yml"
 
 ABSTAIN_BELOW = 0.55
 """Best score under which no procedure is returned (tuned on tests/nlu/data/eval_questions.jsonl)."""
@@ -39,6 +40,15 @@ NAME_WEIGHT = 0.6
 FOREIGN_PENALTY = 0.04
 FOREIGN_BONUS = 0.06
 AGE_CONFLICT = 0.3
+ACTION_CONFLICT = 0.15
+"""A name whose action ("cấp mới") the question does not ask for while asking another
+("cấp lại") scores this much less."""
+ACTION_WORDS = 4
+"""A name's action is read from its first words only ("Cấp lại …", not "… để cấp lại …")."""
+UNKNOWN_WEIGHT = 0.7
+"""Weight of an unknown content syllable, as a share of the rarest known one's."""
+SHORT_SYLLABLE = 3
+"""Syllables this short are corrected only for swapped letters ("hno" -> "hon")."""
 """A name whose age condition the question's age does not meet ("13 tuổi" and "từ đủ 14 tuổi
 trở lên") scores this much less."""
 _FOREIGN = ("nuoc ngoai", "yeu to nuoc ngoai")
@@ -163,6 +173,32 @@ def load_question_words(path: Path = QUESTION_WORDS) -> QuestionWords:
     return QuestionWords(single, _by_first(data.get("phrases") or []), _by_first(data.get("keep") or []))
 
 
+def load_actions(path: Path = ACTIONS) -> dict[str, tuple[str, ...]]:
+    """Action -> its folded phrases, longest first."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {
+        str(a): tuple(sorted({fold(str(p)) for p in phrases}, key=lambda p: -len(p)))
+        for a, phrases in (data.get("actions") or {}).items()
+    }
+
+
+def actions_in(key: str, actions: dict[str, tuple[str, ...]]) -> set[str]:
+    """The actions a folded text says; a longer phrase hides the shorter ones inside it
+    ("đăng ký lại" is not also "làm lại")."""
+    padded = f" {key} "
+    found: set[str] = set()
+    spans: list[tuple[int, int]] = []
+    for action, phrase in sorted(((a, p) for a, ps in actions.items() for p in ps), key=lambda ap: -len(ap[1])):
+        start = padded.find(f" {phrase} ")
+        while start != -1:
+            end = start + len(phrase) + 1
+            if not any(a <= start < b or a < end <= b for a, b in spans):
+                found.add(action)
+                spans.append((start, end))
+            start = padded.find(f" {phrase} ", start + 1)
+    return found
+
+
 def load_synonyms(path: Path = SYNONYMS) -> tuple[tuple[str, str], ...]:
     """(variant key, official term key) pairs, longest variant first."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -198,6 +234,7 @@ FEATURES: tuple[str, ...] = (
     "foreign_said",  # a foreign-element variant, and the question speaks of a foreign party
     "foreign_unsaid",  # a foreign-element variant the question gives no reason for
     "age_conflict",  # the question's age does not meet the name's age condition
+    "action_conflict",  # the question asks for another action than the name's ("cấp lại" / "cấp mới")
     "ward",  # done at commune/ward level
     "popularity",  # 0-1, from staff
     "rank",  # position by hand-tuned total among the pool
@@ -207,8 +244,12 @@ FEATURES: tuple[str, ...] = (
     "distinct_said",  # share of what sets this name apart from the others that the question says
     "distinct_missing",  # log1p of what sets this name apart and the question does not say
     "max_unexplained",  # the rarest question word this name leaves out (0-1)
+    "pair_gain",  # said words this name has and its strongest rival lacks (share of the question)
+    "pair_loss",  # said words the strongest rival has and this name lacks
+    "pair_extra",  # log1p of this name's words its rival lacks that the question does not say
     "content_words",  # content words of the question (a tenth of them, at most 3)
     "unknown_words",  # content syllables no name or alias has
+    "corrected_words",  # syllables read as the nearest known one (a typo, or a word we lack)
     "question_weight",  # log1p of the question's total weight
     "char_sim",  # character similarity of the question's content words and the name (0-1)
 )
@@ -222,6 +263,7 @@ class _Question:
     unknown_words: int
     own: set[int]
     said: set[int]
+    corrected: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,11 +287,12 @@ class Pool:
     verbatim: np.ndarray
     verbatim_long: np.ndarray
     age_conflict: np.ndarray
+    action_conflict: np.ndarray
 
     @classmethod
     def nothing(cls, question: _Question) -> Pool:
         empty = np.zeros(0)
-        return cls(None, question, 0.0, False, *([empty] * 12))
+        return cls(None, question, 0.0, False, *([empty] * 13))
 
     @property
     def empty(self) -> bool:
@@ -289,6 +332,10 @@ class Pool:
             distinct_weight = float(w[distinct].sum()) if distinct else 0.0
             distinct_said = float(sum(w[f] for f in distinct if f in said))
             left_out = [w[f] for f in own_list if f not in feats]
+            rival_set = sets[1 if i == 0 else 0] if n > 1 else set()
+            gain = sum(w[f] for f in said if f in feats and f not in rival_set)
+            loss = sum(w[f] for f in said if f in rival_set and f not in feats)
+            extra = sum(w[f] for f in feats if f not in rival_set and f not in said)
             v = int(self.variants[i])
             foreign = m.foreign[v] > 0
             out[i] = (
@@ -307,6 +354,7 @@ class Pool:
                 float(foreign and self.said_foreign),
                 float(foreign and not self.said_foreign),
                 self.age_conflict[i],
+                self.action_conflict[i],
                 m.ward[self.owners[i]],
                 m.popularity[self.owners[i]],
                 i / POOL,
@@ -316,8 +364,12 @@ class Pool:
                 distinct_said / distinct_weight if distinct_weight else 0.0,
                 math.log1p(distinct_weight - distinct_said),
                 max(left_out) / m.max_weight if left_out else 0.0,
+                gain / self.q_weight,
+                loss / self.q_weight,
+                math.log1p(extra),
                 min(q.content_words / 10, 3.0),
                 min(q.unknown_words, 5),
+                min(q.corrected, 5),
                 math.log1p(self.q_weight),
                 fuzz.token_set_ratio(content_key, m.variant_keys[v]) / 100,
             )
@@ -357,6 +409,10 @@ class ProcedureMatcher:
             sorted({(normalize(v).key, normalize(t).key) for v, t in load_synonyms()}, key=lambda p: -len(p[0]))
         )
         owner_keys = [normalize(e.name).key for e in entries]
+        self.actions = load_actions()
+        self.name_actions = [
+            frozenset(actions_in(" ".join(_strip_prefix(k).split()[:ACTION_WORDS]), self.actions)) for k in owner_keys
+        ]
         self.ages = age_conditions(owner_keys)
         # the ages each procedure is for, from its name's condition (everyone when it has none)
         self.age_range = np.array([[0, 200]] * len(entries), dtype=np.int32).reshape(-1, 2)
@@ -469,6 +525,10 @@ class ProcedureMatcher:
             if fixed is None:
                 found = process.extractOne(w, self.syllables, scorer=OSA.distance, score_cutoff=1)
                 fixed = found[0] if found else w
+                # A short syllable one letter away from a known one is as often a word the
+                # records lack ("mam non" is not "bam bon"): only swapped letters are fixed.
+                if len(w) <= SHORT_SYLLABLE and sorted(fixed) != sorted(w):
+                    fixed = w
                 if len(self._fixes) < 50_000:  # bounded: typos repeat, but input is unbounded
                     self._fixes[w] = fixed
             out.append(fixed)
@@ -545,10 +605,15 @@ class ProcedureMatcher:
                 if low <= age <= high:
                     extra |= {self.vocab[f] for f in self._features(phrase.split()) if f in self.vocab}
         feats = sorted(own | extra)
-        context = _Question(words=words, content_words=content, unknown_words=unknown, own=own, said=own | extra)
+        corrected = sum(1 for a, b in zip(raw, words, strict=True) if a != b)
+        context = _Question(
+            words=words, content_words=content, unknown_words=unknown, own=own, said=own | extra, corrected=corrected
+        )
         if not feats or not len(self.entries):
             return Pool.nothing(context)
-        q_weight = float(self.weights[sorted(own)].sum()) + 1e-9
+        # A syllable no name or alias has is as rare as can be: it is something the question
+        # says that no procedure here explains ("karaoke", "mầm non" is not in the records).
+        q_weight = float(self.weights[sorted(own)].sum()) + UNKNOWN_WEIGHT * self.max_weight * unknown + 1e-9
         all_overlap = self._overlap(feats)
         hit = np.nonzero(all_overlap)[0]
         if exclude:
@@ -567,6 +632,18 @@ class ProcedureMatcher:
         # ("lấy chồng Hàn Quốc"), the foreign-element variant is what they mean.
         said_foreign = any(f in self.vocab and self.vocab[f] in own | extra for f in _FOREIGN)
         score = score + (FOREIGN_BONUS if said_foreign else -FOREIGN_PENALTY) * self.foreign[hit]
+        # an action asked for ("cấp lại", or "bị mất" that stands for it) that the name does not do
+        asked_actions = actions_in(key, self.actions)
+        for variant, term in self.synonyms:
+            if f" {variant} " in padded:
+                asked_actions |= actions_in(term, self.actions)
+        action_conflict = np.zeros(len(hit))
+        if asked_actions:
+            owners_hit = self.variant_owner[hit]
+            action_conflict = np.array(
+                [float(bool(self.name_actions[o]) and not self.name_actions[o] & asked_actions) for o in owners_hit]
+            )
+            score = score - ACTION_CONFLICT * action_conflict
         conflict = np.zeros(len(hit))
         if ages:
             ranges = self.age_range[self.variant_owner[hit]]
@@ -582,6 +659,7 @@ class ProcedureMatcher:
             keep = np.sort(np.argpartition(-score, SHORTLIST)[:SHORTLIST])
             hit, score, name_cov, own_overlap = hit[keep], score[keep], name_cov[keep], own_overlap[keep]
             shared, missing, unexplained, conflict = shared[keep], missing[keep], unexplained[keep], conflict[keep]
+            action_conflict = action_conflict[keep]
         top = hit[np.argsort(-score)[:40]]
         bonus = np.zeros(len(hit))
         verbatim = np.zeros(len(hit), dtype=bool)
@@ -618,6 +696,7 @@ class ProcedureMatcher:
             verbatim=verbatim[chosen],
             verbatim_long=verbatim_long[chosen],
             age_conflict=conflict[chosen],
+            action_conflict=action_conflict[chosen],
         )
 
     def _span(self, words: list[str], variant: str) -> tuple[int, int] | None:

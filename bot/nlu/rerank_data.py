@@ -29,8 +29,9 @@ import yaml
 
 import knowledge
 from bot.errors import TrainingDataError
-from bot.nlu.matcher import family_key
+from bot.nlu.matcher import FEATURES, ProcedureMatcher, family_key
 from bot.nlu.normalize import Normalizer, load_abbreviations
+from bot.nlu.reranker import DEFAULT_THRESHOLD, Reranker
 from bot.nlu.types import CatalogEntry
 from knowledge.text import fold, strip_diacritics
 
@@ -48,7 +49,7 @@ STORY = 0.25
 OBJECT = 0.15
 ABSENT = 0.35
 """Share of generated questions asked again with their procedure left out of the catalog."""
-WRITTEN_WEIGHT = 3.0
+WRITTEN_WEIGHT = 10.0
 """Questions written by hand count more than generated ones: they are closer to real ones."""
 
 _LEVEL = re.compile(
@@ -343,11 +344,10 @@ def _question(
     return text
 
 
-def distinct_words(matcher: object, catalog: Sequence[CatalogEntry], normalizer: Normalizer) -> dict[str, frozenset[str]]:
+def distinct_words(
+    matcher: ProcedureMatcher, catalog: Sequence[CatalogEntry], normalizer: Normalizer
+) -> dict[str, frozenset[str]]:
     """Per code, the folded words of its name that its nearest look-alikes' names lack."""
-    from bot.nlu.matcher import ProcedureMatcher
-
-    assert isinstance(matcher, ProcedureMatcher)
     fam, _keys = families(catalog)
     out: dict[str, frozenset[str]] = {}
     for i, entry in enumerate(catalog):
@@ -389,11 +389,8 @@ class Rows:
     """Per question: the right procedure is in the pool."""
 
 
-def rows(matcher: object, asked: Iterable[Asked], normalizer: Normalizer, catalog: Sequence[CatalogEntry]) -> Rows:
+def rows(matcher: ProcedureMatcher, asked: Iterable[Asked], normalizer: Normalizer, catalog: Sequence[CatalogEntry]) -> Rows:
     """Run the matcher's pool over every question and label each candidate."""
-    from bot.nlu.matcher import FEATURES, ProcedureMatcher
-
-    assert isinstance(matcher, ProcedureMatcher)
     fam, _keys = families(catalog)
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
@@ -422,3 +419,99 @@ def rows(matcher: object, asked: Iterable[Asked], normalizer: Normalizer, catalo
         np.vstack(xs), np.concatenate(ys), np.concatenate(qs).astype(int), np.concatenate(ws), tuple(kept),
         np.array(answerable),
     )
+
+
+SELF_SURE = 0.7
+"""A training example of the intent data counts as naming the procedure the hand-tuned matcher
+finds when its score is at least this (or the name is written word for word)."""
+SELF_WEIGHT = 3.0
+SELF_ABSENT = 0.5
+"""Share of those asked again with their procedure left out: real phrasing, honest abstention."""
+
+
+def self_labelled(
+    matcher: ProcedureMatcher, texts: Iterable[str], normalizer: Normalizer, seed: int = 3
+) -> list[Asked]:
+    """Questions of the intent training data, labelled with the procedure the hand-tuned matcher
+    is sure of: the phrasing of real questions, which generated ones lack."""
+    rng = random.Random(seed)
+    out: list[Asked] = []
+    for text in texts:
+        pool = matcher.pool(normalizer(text).key)
+        if pool.empty or not (pool.scores[0] >= SELF_SURE or pool.verbatim_long[0]):
+            continue
+        code = matcher.entries[int(pool.owners[0])].code
+        out.append(Asked(text, code, weight=SELF_WEIGHT, group=f"self-{code}"))
+        if rng.random() < SELF_ABSENT:
+            out.append(Asked(text, code, absent=True, weight=SELF_WEIGHT, group=f"self-{code}"))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class RerankReport:
+    """What the re-ranker was trained on and how its threshold was chosen."""
+
+    kind: str
+    questions: int
+    rows: int
+    threshold: float
+    held_out_accuracy: float
+    """On the held-out quarter of the written and self-labelled questions: right procedure, or
+    abstention when the right one is not in the pool, at the chosen threshold."""
+
+
+def decisions(rows_: Rows, probs: np.ndarray, questions: np.ndarray, threshold: float) -> np.ndarray:
+    """Per question in `questions`: 1 when answering (or abstaining) at `threshold` is right."""
+    out = np.zeros(len(questions))
+    for k, q in enumerate(questions):
+        r = np.nonzero(rows_.question == q)[0]
+        best = r[int(np.argmax(probs[r]))]
+        out[k] = rows_.y[best] if probs[best] >= threshold else float(not rows_.answerable[q])
+    return out
+
+
+def choose_threshold(rows_: Rows, probs: np.ndarray, questions: np.ndarray) -> tuple[float, float]:
+    """The threshold that makes the most right decisions on `questions`, and that share."""
+    best = (0.0, DEFAULT_THRESHOLD)
+    if not len(questions):
+        return best
+    starts = {q: np.nonzero(rows_.question == q)[0] for q in questions}
+    top = np.array([probs[r].max() for r in starts.values()])
+    top_right = np.array([rows_.y[r[int(np.argmax(probs[r]))]] for r in starts.values()])
+    nothing = np.array([not rows_.answerable[q] for q in questions], dtype=float)
+    for threshold in np.arange(0.05, 0.95, 0.01):
+        right = float(np.where(top >= threshold, top_right, nothing).mean())
+        if right > best[0] + 1e-9:
+            best = (right, float(threshold))
+    return best
+
+
+def train(
+    matcher: ProcedureMatcher,
+    catalog: Sequence[CatalogEntry],
+    normalizer: Normalizer,
+    templates: Mapping[str, Sequence[str]],
+    examples: Sequence[str] = (),
+    chat: Sequence[str] = (),
+    kind: str = "hgb",
+    seed: int = 11,
+) -> tuple[Reranker, RerankReport]:
+    """Generate and label training questions, fit the re-ranker on three quarters of them to
+    choose its threshold on the realistic questions of the fourth, then fit it on all."""
+    distinct = distinct_words(matcher, catalog, normalizer)
+    asked = generate(catalog, templates, load_records(), distinct=distinct, chat=chat)
+    asked += self_labelled(matcher, examples, normalizer)
+    data = rows(matcher, asked, normalizer, catalog)
+    rng = random.Random(seed)
+    groups = sorted({a.group for a in data.asked})
+    held = {g for g in groups if rng.random() < 0.25}
+    held_q = np.array([a.group in held for a in data.asked])
+    fit_rows = ~held_q[data.question]
+    first = Reranker.fit(data.x[fit_rows], data.y[fit_rows], kind=kind, weights=data.weight[fit_rows], seed=seed)
+    probs = np.zeros(len(data.y))
+    probs[~fit_rows] = first.predict(data.x[~fit_rows])
+    realistic = np.array([i for i, a in enumerate(data.asked) if held_q[i] and a.weight > 1])
+    accuracy, threshold = choose_threshold(data, probs, realistic)
+    final = Reranker.fit(data.x, data.y, kind=kind, weights=data.weight, seed=seed)
+    final.threshold = threshold
+    return final, RerankReport(kind, len(data.asked), len(data.y), threshold, accuracy)
