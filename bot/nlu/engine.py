@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import pickle
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from bot.nlu.normalize import Normalized, Normalizer
 from bot.nlu.reranker import Reranker
 from bot.nlu.training import TEMPLATES, Example, generate, load_rasa, load_templates
 from bot.nlu.types import ASPECT_INTENTS, CONVERSATION_INTENTS, OUT_OF_SCOPE, CatalogEntry, NluResult
+from knowledge.text import strip_diacritics
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,22 @@ OUT_OF_SCOPE_DOUBT = 0.4
 """An out-of-scope guess less sure than this gives way to the aspects when they weigh more."""
 PROCEDURE_TOKEN = "thutuc"
 """Stands in for the procedure's name while classifying, so names do not sway the intent."""
+
+
+UNACCENTED_SHARE = 0.5
+"""Share of the written examples with diacritics also trained on without them: citizens often
+type without, and the formal registers are written with them."""
+
+
+def unaccented_copies(examples: Sequence[Example], seed: int = 17) -> list[Example]:
+    """Diacritic-free copies of part of the examples that have diacritics."""
+    rng = random.Random(seed)
+    out = []
+    for ex in examples:
+        bare = strip_diacritics(ex.text)
+        if bare != ex.text and rng.random() < UNACCENTED_SHARE:
+            out.append(Example(bare, ex.intent))
+    return out
 
 
 def mask(norm: Normalized, match: Match) -> Features:
@@ -138,7 +156,8 @@ class NluEngine:
         generated: list[Example] = []
         if templates is not None and templates.exists() and catalog:
             generated = generate(load_templates(templates), catalog)
-        everything = examples + generated
+        unaccented = unaccented_copies(examples) if templates is not None else []
+        everything = examples + generated + unaccented
         normalizer = Normalizer()
         matcher = ProcedureMatcher(catalog, normalizer=normalizer)
         rerank_report = None
@@ -160,7 +179,7 @@ class NluEngine:
             norm = normalizer(ex.text)
             # Half of the generated examples keep the procedure's name unmasked, as a question
             # about a procedure the knowledge base lacks would: the aspect words must decide.
-            if i >= len(examples) and i % 2:
+            if len(examples) <= i < len(examples) + len(generated) and i % 2:
                 feats.append(features(norm.text, norm.key))
             else:
                 feats.append(mask(norm, matcher.match(norm.key)))
