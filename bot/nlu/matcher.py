@@ -63,8 +63,8 @@ HEAD_MIN_WORDS = 2
 that no other family of names contains it, "giải quyết tố cáo" is kept."""
 SHORTLIST = 300
 """Variants kept for ranking after the first score."""
-POOL = 10
-"""Procedures handed to the re-ranker: the right one is almost always among the first ten."""
+POOL = 8
+"""Procedures handed to the re-ranker: the right one is almost always among the first eight."""
 NAME, ALIAS, HEAD = 0, 1, 2
 """What a variant is: the official name, an everyday alias, a shortened official name."""
 _QUALIFIERS = re.compile(r"\s+(?:thực hiện|bằng dịch vụ công|tại)\s+.*$", re.IGNORECASE)

@@ -122,7 +122,7 @@ class Reranker:
             from sklearn.ensemble import HistGradientBoostingClassifier
 
             model = HistGradientBoostingClassifier(
-                max_iter=150, learning_rate=0.08, max_leaf_nodes=24, min_samples_leaf=30, l2_regularization=1.0,
+                max_iter=100, learning_rate=0.1, max_leaf_nodes=24, min_samples_leaf=30, l2_regularization=1.0,
                 random_state=seed,
             )
             model.fit(x, y, sample_weight=weights)
