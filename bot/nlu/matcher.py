@@ -410,9 +410,15 @@ class ProcedureMatcher:
         )
         owner_keys = [normalize(e.name).key for e in entries]
         self.actions = load_actions()
-        self.name_actions = [
-            frozenset(actions_in(" ".join(_strip_prefix(k).split()[:ACTION_WORDS]), self.actions)) for k in owner_keys
-        ]
+        # each procedure's actions as bits, so a question's conflicts are one vector operation
+        self.action_bit = {a: i for i, a in enumerate(sorted(self.actions))}
+        self.action_bits = np.array(
+            [
+                sum(1 << self.action_bit[a] for a in actions_in(" ".join(_strip_prefix(k).split()[:ACTION_WORDS]), self.actions))
+                for k in owner_keys
+            ],
+            dtype=np.int64,
+        )
         self.ages = age_conditions(owner_keys)
         # the ages each procedure is for, from its name's condition (everyone when it has none)
         self.age_range = np.array([[0, 200]] * len(entries), dtype=np.int32).reshape(-1, 2)
@@ -639,10 +645,9 @@ class ProcedureMatcher:
                 asked_actions |= actions_in(term, self.actions)
         action_conflict = np.zeros(len(hit))
         if asked_actions:
-            owners_hit = self.variant_owner[hit]
-            action_conflict = np.array(
-                [float(bool(self.name_actions[o]) and not self.name_actions[o] & asked_actions) for o in owners_hit]
-            )
+            asked_bits = sum(1 << self.action_bit[a] for a in asked_actions)
+            names = self.action_bits[self.variant_owner[hit]]
+            action_conflict = ((names != 0) & ((names & asked_bits) == 0)).astype(float)
             score = score - ACTION_CONFLICT * action_conflict
         conflict = np.zeros(len(hit))
         if ages:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 KINDS = ("hgb", "logreg")
 DEFAULT_THRESHOLD = 0.5
@@ -125,7 +126,10 @@ class Reranker:
                 max_iter=100, learning_rate=0.1, max_leaf_nodes=24, min_samples_leaf=30, l2_regularization=1.0,
                 random_state=seed,
             )
-            model.fit(x, y, sample_weight=weights)
+            # one thread: the training runs beside other processes (web workers, a busy machine),
+            # and an oversubscribed thread pool made this fit several times slower, not faster
+            with threadpool_limits(limits=1):
+                model.fit(x, y, sample_weight=weights)
             r._trees = _Trees.of(model)
         r.model = model
         return r
