@@ -85,11 +85,15 @@ class NluEngine:
         normalizer: Normalizer | None = None,
         threshold: float = CONFIDENCE_THRESHOLD,
         reranker: Reranker | None = None,
+        masks: bool = True,
     ) -> None:
         self.classifier = classifier
         self.normalizer = normalizer or Normalizer()
         self.matcher = ProcedureMatcher(catalog, normalizer=self.normalizer, reranker=reranker)
         self.threshold = threshold
+        self.masks = masks
+        """Replace the matched procedure's name by one token before classifying: true for our
+        own intents; a model trained on another domain's data (PhoATIS) sees its text as is."""
 
     @property
     def reranker(self) -> Reranker | None:
@@ -98,7 +102,7 @@ class NluEngine:
     def with_catalog(self, catalog: Sequence[CatalogEntry]) -> NluEngine:
         """The same classifier and re-ranker over a new catalog (after staff edit names or aliases):
         the re-ranker reads evidence, not names, so it needs no retraining."""
-        return NluEngine(self.classifier, catalog, self.normalizer, self.threshold, self.reranker)
+        return NluEngine(self.classifier, catalog, self.normalizer, self.threshold, self.reranker, self.masks)
 
     def parse(self, text: str) -> NluResult:
         return self.parse_many([text])[0]
@@ -109,7 +113,8 @@ class NluEngine:
         todo = [i for i, n in enumerate(norms) if not n.is_empty]
         rankings: dict[int, list[tuple[str, float]]] = {}
         if todo:
-            predicted = self.classifier.predict([mask(norms[i], matches[i]) for i in todo])
+            feats = [mask(norms[i], matches[i]) if self.masks else features(norms[i].text, norms[i].key) for i in todo]
+            predicted = self.classifier.predict(feats)
             rankings = dict(zip(todo, predicted, strict=True))
         return [self._result(texts[i], norms[i], matches[i], rankings.get(i)) for i in range(len(texts))]
 
@@ -118,7 +123,9 @@ class NluEngine:
             return NluResult(text=text, intent=OUT_OF_SCOPE, confidence=1.0, procedure=None)
         intent, confidence = ranking[0]
         named = match.best is not None
-        if intent == OUT_OF_SCOPE and confidence < OUT_OF_SCOPE_DOUBT:
+        if OUT_OF_SCOPE not in self.classifier.labels:
+            pass  # data of another domain: its own intents, none invented
+        elif intent == OUT_OF_SCOPE and confidence < OUT_OF_SCOPE_DOUBT:
             # A doubtful "out of scope" loses to the aspects together: long questions about
             # unfamiliar procedures spread their probability over several aspects.
             aspects = [(i, p) for i, p in ranking if i in ASPECT_INTENTS]
@@ -158,12 +165,13 @@ class NluEngine:
             generated = generate(load_templates(templates), catalog)
         unaccented = unaccented_copies(examples) if templates is not None else []
         everything = examples + generated + unaccented
+        own_data = data.resolve() == DEFAULT_DATA.resolve()
         normalizer = Normalizer()
         matcher = ProcedureMatcher(catalog, normalizer=normalizer)
         rerank_report = None
         if reranker is not None and templates is not None and templates.exists() and catalog:
             # the re-ranker learns from our own data whatever intent data is given
-            own = examples if data.resolve() == DEFAULT_DATA.resolve() else load_rasa(DEFAULT_DATA)
+            own = examples if own_data else load_rasa(DEFAULT_DATA)
             log.info("training the procedure re-ranker (%s)", reranker)
             matcher.reranker, rerank_report = rerank_data.train(
                 matcher,
@@ -179,7 +187,7 @@ class NluEngine:
             norm = normalizer(ex.text)
             # Half of the generated examples keep the procedure's name unmasked, as a question
             # about a procedure the knowledge base lacks would: the aspect words must decide.
-            if len(examples) <= i < len(examples) + len(generated) and i % 2:
+            if not own_data or (len(examples) <= i < len(examples) + len(generated) and i % 2):
                 feats.append(features(norm.text, norm.key))
             else:
                 feats.append(mask(norm, matcher.match(norm.key)))
@@ -187,6 +195,7 @@ class NluEngine:
         engine = cls.__new__(cls)
         engine.classifier, engine.normalizer, engine.matcher = classifier, normalizer, matcher
         engine.threshold = CONFIDENCE_THRESHOLD
+        engine.masks = own_data
         counts: dict[str, int] = {}
         for ex in everything:
             counts[ex.intent] = counts.get(ex.intent, 0) + 1
@@ -204,6 +213,7 @@ class NluEngine:
             "classifier": self.classifier,
             "threshold": self.threshold,
             "reranker": self.reranker,
+            "masks": self.masks,
             "data": fingerprint,
         }
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # several processes may save at once
@@ -233,6 +243,7 @@ class NluEngine:
             catalog,
             threshold=payload.get("threshold", CONFIDENCE_THRESHOLD),
             reranker=payload.get("reranker"),
+            masks=payload.get("masks", True),
         )
 
 
