@@ -75,15 +75,25 @@ def main() -> None:
         model = tmpdir / "phoatis.pkl"
         report = tmpdir / "report.json"
         env = {**os.environ, "MOTCUA_MODEL_PATH": str(model)}
-        _, train_s = motcua(["nlu", "train", "--data", str(tmpdir / "train.yml"), "--out", str(model), "--no-generated"], env)
-        _, test_s = motcua(["nlu", "test", "--data", str(tmpdir / "test.yml"), "--model", str(model), "--report", str(report)], env)
+        _, train_s = motcua(
+            ["nlu", "train", "--data", str(tmpdir / "train.yml"), "--out", str(model), "--no-generated"], env
+        )
+        _, test_s = motcua(
+            ["nlu", "test", "--data", str(tmpdir / "test.yml"), "--model", str(model), "--report", str(report)], env
+        )
         r = json.loads(report.read_text(encoding="utf-8"))
     intents = len({label for _, label in train})
     print(f"PhoATIS {a.folder.name}: train {len(train)} examples ({intents} intents), test {len(test)}")
     print(f"nlu train: {train_s:.1f} s (whole command, target < 60 s)   nlu test: {test_s:.1f} s")
-    print(f"intent accuracy {r['accuracy']:.4f}  macro F1 {r['macro_f1']:.4f}  (target >= 0.97; JointIDSF+PhoBERT {PUBLISHED})")
+    print(
+        f"intent accuracy {r['accuracy']:.4f}  macro F1 {r['macro_f1']:.4f}"
+        f"  (target >= 0.97; JointIDSF+PhoBERT {PUBLISHED})"
+    )
     worst = sorted(r["confused"], key=lambda c: -c["count"])[:5]
-    print("most confused (gold -> predicted: count): " + "; ".join(f"{c['gold']}->{c['predicted']}: {c['count']}" for c in worst))
+    print(
+        "most confused (gold -> predicted: count): "
+        + "; ".join(f"{c['gold']}->{c['predicted']}: {c['count']}" for c in worst)
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ModelError
-from bot.nlu.classifier import Features, IntentClassifier, features
 from bot.nlu import rerank_data
+from bot.nlu.classifier import Features, IntentClassifier, features
 from bot.nlu.matcher import Match, ProcedureMatcher
 from bot.nlu.normalize import Normalized, Normalizer
 from bot.nlu.reranker import Reranker
@@ -171,16 +171,8 @@ class NluEngine:
         rerank_report = None
         if reranker is not None and templates is not None and templates.exists() and catalog:
             # the re-ranker learns from our own data whatever intent data is given
-            own = examples if own_data else load_rasa(DEFAULT_DATA)
-            log.info("training the procedure re-ranker (%s)", reranker)
-            matcher.reranker, rerank_report = rerank_data.train(
-                matcher,
-                catalog,
-                normalizer,
-                load_templates(templates),
-                examples=[ex.text for ex in own if ex.intent in ASPECT_INTENTS],
-                chat=[ex.text for ex in own if ex.intent in CONVERSATION_INTENTS and ex.intent != OUT_OF_SCOPE],
-                kind=reranker,
+            matcher.reranker, rerank_report = train_reranker(
+                matcher, catalog, normalizer, reranker, templates, examples if own_data else None
             )
         feats = []
         for i, ex in enumerate(everything):
@@ -245,6 +237,29 @@ class NluEngine:
             reranker=payload.get("reranker"),
             masks=payload.get("masks", True),
         )
+
+
+def train_reranker(
+    matcher: ProcedureMatcher,
+    catalog: Sequence[CatalogEntry],
+    normalizer: Normalizer,
+    kind: str = RERANKER,
+    templates: Path = TEMPLATES,
+    examples: Sequence[Example] | None = None,
+) -> tuple[Reranker, rerank_data.RerankReport]:
+    """The procedure re-ranker over `matcher`, from questions generated from the records, our
+    written questions and the aspect examples of our intent data (`examples`, else read)."""
+    own = list(examples) if examples is not None else load_rasa(DEFAULT_DATA)
+    log.info("training the procedure re-ranker (%s)", kind)
+    return rerank_data.train(
+        matcher,
+        catalog,
+        normalizer,
+        load_templates(templates),
+        examples=[ex.text for ex in own if ex.intent in ASPECT_INTENTS],
+        chat=[ex.text for ex in own if ex.intent in CONVERSATION_INTENTS and ex.intent != OUT_OF_SCOPE],
+        kind=kind,
+    )
 
 
 CUSTOM = "custom"

@@ -412,12 +412,9 @@ class ProcedureMatcher:
         self.actions = load_actions()
         # each procedure's actions as bits, so a question's conflicts are one vector operation
         self.action_bit = {a: i for i, a in enumerate(sorted(self.actions))}
+        starts = [" ".join(_strip_prefix(k).split()[:ACTION_WORDS]) for k in owner_keys]
         self.action_bits = np.array(
-            [
-                sum(1 << self.action_bit[a] for a in actions_in(" ".join(_strip_prefix(k).split()[:ACTION_WORDS]), self.actions))
-                for k in owner_keys
-            ],
-            dtype=np.int64,
+            [sum(1 << self.action_bit[a] for a in actions_in(start, self.actions)) for start in starts], dtype=np.int64
         )
         self.ages = age_conditions(owner_keys)
         # the ages each procedure is for, from its name's condition (everyone when it has none)
@@ -595,9 +592,7 @@ class ProcedureMatcher:
         words = self._correct(raw)
         stop = self.stop.mask(words)
         content = sum(1 for s in stop if not s)
-        unknown = sum(
-            1 for w, s in zip(words, stop, strict=True) if not s and w not in self.vocab and not w.isdigit()
-        )
+        unknown = sum(1 for w, s in zip(words, stop, strict=True) if not s and w not in self.vocab and not w.isdigit())
         own = {self.vocab[f] for f in self._features(words) if f in self.vocab}
         # Official terms behind everyday words count when a name has them, but are never
         # held against a name as words the question said and the name left unexplained.

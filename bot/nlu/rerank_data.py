@@ -235,9 +235,7 @@ def _mentions(entry: CatalogEntry, distinct: frozenset[str], vocab: Vocabulary, 
     segments = [seg for seg in _SEGMENT.split(bare) if seg.strip()]
     if len(segments) >= 2:
         # drop whole segments (list items, "đối với …", "tại …"), never one that distinguishes it
-        keep = [segments[0]] + [
-            seg for seg in segments[1:] if set(fold(seg).split()) & distinct or rng.random() < 0.4
-        ]
+        keep = [segments[0]] + [seg for seg in segments[1:] if set(fold(seg).split()) & distinct or rng.random() < 0.4]
         short = " ".join(keep)
         if short != bare and len(short.split()) >= 2:
             out.append(short)
@@ -350,7 +348,7 @@ def distinct_words(
     """Per code, the folded words of its name that its nearest look-alikes' names lack."""
     fam, _keys = families(catalog)
     out: dict[str, frozenset[str]] = {}
-    for i, entry in enumerate(catalog):
+    for entry in catalog:
         key = normalizer(_PARENS.sub("", _LEVEL.sub(" ", entry.name))).key
         pool = matcher.pool(key, exclude=fam[entry.code], size=LOOK_ALIKES)
         others: set[str] = set()
@@ -389,7 +387,9 @@ class Rows:
     """Per question: the right procedure is in the pool."""
 
 
-def rows(matcher: ProcedureMatcher, asked: Iterable[Asked], normalizer: Normalizer, catalog: Sequence[CatalogEntry]) -> Rows:
+def rows(
+    matcher: ProcedureMatcher, asked: Iterable[Asked], normalizer: Normalizer, catalog: Sequence[CatalogEntry]
+) -> Rows:
     """Run the matcher's pool over every question and label each candidate."""
     fam, _keys = families(catalog)
     xs: list[np.ndarray] = []
@@ -414,9 +414,15 @@ def rows(matcher: ProcedureMatcher, asked: Iterable[Asked], normalizer: Normaliz
         answerable.append(bool(y.any()))
         kept.append(a)
     if not xs:
-        return Rows(np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0), (), np.zeros(0, bool))
+        return Rows(
+            np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0), (), np.zeros(0, bool)
+        )
     return Rows(
-        np.vstack(xs), np.concatenate(ys), np.concatenate(qs).astype(int), np.concatenate(ws), tuple(kept),
+        np.vstack(xs),
+        np.concatenate(ys),
+        np.concatenate(qs).astype(int),
+        np.concatenate(ws),
+        tuple(kept),
         np.array(answerable),
     )
 

@@ -123,7 +123,11 @@ class Reranker:
             from sklearn.ensemble import HistGradientBoostingClassifier
 
             model = HistGradientBoostingClassifier(
-                max_iter=100, learning_rate=0.1, max_leaf_nodes=24, min_samples_leaf=30, l2_regularization=1.0,
+                max_iter=100,
+                learning_rate=0.1,
+                max_leaf_nodes=24,
+                min_samples_leaf=30,
+                l2_regularization=1.0,
                 random_state=seed,
             )
             # one thread: the training runs beside other processes (web workers, a busy machine),
