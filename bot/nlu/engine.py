@@ -168,12 +168,6 @@ class NluEngine:
         own_data = data.resolve() == DEFAULT_DATA.resolve()
         normalizer = Normalizer()
         matcher = ProcedureMatcher(catalog, normalizer=normalizer)
-        rerank_report = None
-        if reranker is not None and templates is not None and templates.exists() and catalog:
-            # the re-ranker learns from our own data whatever intent data is given
-            matcher.reranker, rerank_report = train_reranker(
-                matcher, catalog, normalizer, reranker, templates, examples if own_data else None
-            )
         feats = []
         for i, ex in enumerate(everything):
             norm = normalizer(ex.text)
@@ -183,6 +177,12 @@ class NluEngine:
                 feats.append(features(norm.text, norm.key))
             else:
                 feats.append(mask(norm, matcher.match(norm.key)))
+        rerank_report = None
+        if reranker is not None and templates is not None and templates.exists() and catalog:
+            # the re-ranker learns from our own data whatever intent data is given
+            matcher.reranker, rerank_report = train_reranker(
+                matcher, catalog, normalizer, reranker, templates, examples if own_data else None
+            )
         classifier = IntentClassifier(kind=kind).fit(feats, [ex.intent for ex in everything])
         engine = cls.__new__(cls)
         engine.classifier, engine.normalizer, engine.matcher = classifier, normalizer, matcher

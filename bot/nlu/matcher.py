@@ -313,29 +313,32 @@ class Pool:
         if m is None or not n:
             return np.zeros((0, len(FEATURES)))
         q = self.question
+        # the pool's names as rows of a small 0/1 matrix over the features any of them has
         rows = [m.matrix.indices[m.matrix.indptr[v] : m.matrix.indptr[v + 1]] for v in self.variants]
-        sets = [set(r.tolist()) for r in rows]
-        counts: dict[int, int] = {}
-        for feats in sets:
-            for f in feats:
-                counts[f] = counts.get(f, 0) + 1
-        w = m.weights
-        said = q.said
-        own_list = sorted(q.own)
+        union = np.unique(np.concatenate(rows))
+        has = np.zeros((n, len(union)), dtype=bool)
+        for i, r in enumerate(rows):
+            has[i, np.searchsorted(union, r)] = True
+        wu = m.weights[union]
+        said = np.isin(union, np.fromiter(q.said, dtype=np.int64, count=len(q.said)))
+        own_ids = np.fromiter(q.own, dtype=np.int64, count=len(q.own))
+        own = np.isin(union, own_ids)
+        outside = own_ids[~np.isin(own_ids, union)]
+        outside_max = float(m.weights[outside].max()) if len(outside) else 0.0
+        counts = has.sum(axis=0)
+        rival = ((~has) & said & (counts > 0)) @ wu
+        distinct = has & (counts == 1)
+        distinct_weight = distinct @ wu
+        distinct_said = (distinct & said) @ wu
+        left_out = np.maximum(np.where(own & ~has, wu, 0.0).max(axis=1), outside_max)
+        strongest = has[[1 if i == 0 else 0 for i in range(n)]] if n > 1 else np.zeros_like(has)
+        gain = (said & has & ~strongest) @ wu
+        loss = (said & strongest & ~has) @ wu
+        extra = (has & ~strongest & ~said) @ wu
         content_key = " ".join(wd for wd, st in zip(q.words, m.stop.mask(q.words), strict=True) if not st)
         out = np.zeros((n, len(FEATURES)))
         top_total = float(self.totals[0])
         for i in range(n):
-            feats = sets[i]
-            rival = sum(w[f] for f in said if f not in feats and counts.get(f, 0) > 0)
-            distinct = [f for f in feats if counts[f] == 1]
-            distinct_weight = float(w[distinct].sum()) if distinct else 0.0
-            distinct_said = float(sum(w[f] for f in distinct if f in said))
-            left_out = [w[f] for f in own_list if f not in feats]
-            rival_set = sets[1 if i == 0 else 0] if n > 1 else set()
-            gain = sum(w[f] for f in said if f in feats and f not in rival_set)
-            loss = sum(w[f] for f in said if f in rival_set and f not in feats)
-            extra = sum(w[f] for f in feats if f not in rival_set and f not in said)
             v = int(self.variants[i])
             foreign = m.foreign[v] > 0
             out[i] = (
@@ -360,13 +363,13 @@ class Pool:
                 i / POOL,
                 top_total - self.totals[i],
                 self.totals[i] - self.totals[i + 1] if i + 1 < n else 0.5,
-                rival / self.q_weight,
-                distinct_said / distinct_weight if distinct_weight else 0.0,
-                math.log1p(distinct_weight - distinct_said),
-                max(left_out) / m.max_weight if left_out else 0.0,
-                gain / self.q_weight,
-                loss / self.q_weight,
-                math.log1p(extra),
+                rival[i] / self.q_weight,
+                distinct_said[i] / distinct_weight[i] if distinct_weight[i] else 0.0,
+                math.log1p(max(distinct_weight[i] - distinct_said[i], 0.0)),
+                left_out[i] / m.max_weight,
+                gain[i] / self.q_weight,
+                loss[i] / self.q_weight,
+                math.log1p(extra[i]),
                 min(q.content_words / 10, 3.0),
                 min(q.unknown_words, 5),
                 min(q.corrected, 5),
@@ -578,7 +581,11 @@ class ProcedureMatcher:
             for i in order[:limit]
         )
         best = candidates[0] if sure else None
-        span = self._span(pool.words, self.variant_keys[pool.variants[top]]) if best else None
+        # Where a procedure is named, for masking it before the intent is classified: the answer's
+        # name, or when the re-ranker abstains the name the hand-tuned rule is sure of (a
+        # procedure we lack is still named; the classifier was trained on these masks).
+        named = top if best else (0 if pool.scores[0] >= ABSTAIN_BELOW or pool.verbatim_long[0] else None)
+        span = self._span(pool.words, self.variant_keys[pool.variants[named]]) if named is not None else None
         coverage = (float(pool.name_cov[top]), float(pool.question_cov[top]))
         return Match(candidates, best, span, pool.content_words, coverage)
 

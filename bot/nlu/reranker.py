@@ -126,6 +126,7 @@ class Reranker:
                 max_iter=100,
                 learning_rate=0.1,
                 max_leaf_nodes=24,
+                max_depth=7,
                 min_samples_leaf=30,
                 l2_regularization=1.0,
                 random_state=seed,
