@@ -58,9 +58,9 @@ DERIVED_PENALTY = 0.03
 """A shortened official name (see `heads`) scores a little under the full one."""
 HEAD_SPREAD = 1
 """A shortened name also found inside other official names is too general to be kept."""
-HEAD_MIN_WORDS = 2
-"""Content syllables a shortened name must keep ("trợ cấp" alone names nothing); with the rule
-that no other family of names contains it, "giải quyết tố cáo" is kept."""
+HEAD_MIN_WORDS = 4
+"""Content syllables a shortened name must keep: "xét trợ cấp" is in one name only, yet names
+nothing on its own."""
 SHORTLIST = 300
 """Variants kept for ranking after the first score."""
 POOL = 8
