@@ -142,6 +142,19 @@ class QuestionWords:
     """By first word; longest first, so "thu tuc hanh chinh" wins over "thu tuc"."""
     keep: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     """Phrases that are names although made of question words ("tro giup phap ly")."""
+    copy_of: tuple[tuple[str, ...], ...] = ()
+    """Markers after which the words name a paper to be copied ("photo", "sao y")."""
+
+    def objects(self, words: list[str]) -> list[bool]:
+        """True at each position after a copy marker: the paper to be copied."""
+        out = [False] * len(words)
+        for i in range(len(words)):
+            for marker in self.copy_of:
+                if tuple(words[i : i + len(marker)]) == marker:
+                    for j in range(i + len(marker), len(words)):
+                        out[j] = True
+                    return out
+        return out
 
     def mask(self, words: list[str]) -> list[bool]:
         """True at each position that is a question word."""
@@ -170,7 +183,10 @@ def _by_first(items: list[object]) -> dict[str, tuple[tuple[str, ...], ...]]:
 def load_question_words(path: Path = QUESTION_WORDS) -> QuestionWords:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     single = frozenset(fold(str(data.get("single", ""))).split())
-    return QuestionWords(single, _by_first(data.get("phrases") or []), _by_first(data.get("keep") or []))
+    copy_of = tuple(sorted({tuple(fold(str(p)).split()) for p in data.get("copy_of") or []}, key=len, reverse=True))
+    return QuestionWords(
+        single, _by_first(data.get("phrases") or []), _by_first(data.get("keep") or []), tuple(c for c in copy_of if c)
+    )
 
 
 def load_actions(path: Path = ACTIONS) -> dict[str, tuple[str, ...]]:
@@ -247,6 +263,8 @@ FEATURES: tuple[str, ...] = (
     "pair_gain",  # said words this name has and its strongest rival lacks (share of the question)
     "pair_loss",  # said words the strongest rival has and this name lacks
     "pair_extra",  # log1p of this name's words its rival lacks that the question does not say
+    "both_unmatched",  # the smaller of the name's unsaid weight and the question's unexplained weight,
+    # as a share of the question: each side says something specific the other does not
     "content_words",  # content words of the question (a tenth of them, at most 3)
     "unknown_words",  # content syllables no name or alias has
     "corrected_words",  # syllables read as the nearest known one (a typo, or a word we lack)
@@ -370,6 +388,7 @@ class Pool:
                 gain[i] / self.q_weight,
                 loss[i] / self.q_weight,
                 math.log1p(extra[i]),
+                min(self.missing[i], self.unexplained[i]) / self.q_weight,
                 min(q.content_words / 10, 3.0),
                 min(q.unknown_words, 5),
                 min(q.corrected, 5),
@@ -600,7 +619,9 @@ class ProcedureMatcher:
         stop = self.stop.mask(words)
         content = sum(1 for s in stop if not s)
         unknown = sum(1 for w, s in zip(words, stop, strict=True) if not s and w not in self.vocab and not w.isdigit())
-        own = {self.vocab[f] for f in self._features(words) if f in self.vocab}
+        objects = self.stop.objects(words)
+        named = [w for w, o in zip(words, objects, strict=True) if not o] if any(objects) else words
+        own = {self.vocab[f] for f in self._features(named) if f in self.vocab}
         # Official terms behind everyday words count when a name has them, but are never
         # held against a name as words the question said and the name left unexplained.
         extra: set[int] = set()

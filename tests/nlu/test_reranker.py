@@ -72,7 +72,7 @@ def engine(nlu_engine):
         ("rút bhxh 1 lần cần giấy tờ gì", "1.001613"),
         ("cấp mới thẻ APEC cho doanh nhân", "1.000811"),
         ("đổi GPLX quân sự sang dân sự", "3.000349"),
-        ("đăng ký VNeID cho công ty", "3.000498"),
+        ("làm tài khoản VNeID cho doanh nghiệp", "3.000498"),
         ("cấp mới giấy chứng nhận ANTT cho nhà nghỉ", "2.001478"),
         ("sổ đỏ bị mất xin cấp lại", "1.012786"),
     ],
