@@ -64,6 +64,12 @@ def serve(url: str, model: Path) -> None:
     print(f"peak memory of a process that loads the model and parses: {peak:.0f} MB (target <= 300 MB)")
 
 
+def decision_score(reports: list[dict]) -> float:
+    """How a matcher is chosen: over the evaluation sets, the mean of (procedure top-1 +
+    abstention) / 2 — answering right and declining honestly count alike."""
+    return sum((r.get("procedure_top1", 0) + r.get("abstention", 0)) / 2 for r in reports) / len(reports)
+
+
 def row(label: str, reports: list[dict]) -> str:
     line = f"{label:34s}"
     for r in reports:
@@ -71,14 +77,14 @@ def row(label: str, reports: list[dict]) -> str:
             f" | {r.get('procedure_top1', 0):.3f} {r.get('procedure_top5', 0):.3f} {r.get('abstention', 0):.3f}"
             f"  {r['accuracy']:.3f} {r.get('out_of_scope_recall', 0):.3f}"
         )
-    return line
+    return line + f" | {decision_score(reports):.3f}"
 
 
 def header(first: str) -> str:
     line = f"{first:34s}"
     for name in EVAL_SETS:
         line += f" | {name[5:-6]:>8s}: p@1   p@5  abst  intent oos"
-    return line
+    return line + " | decision"
 
 
 def main() -> None:

@@ -265,6 +265,8 @@ FEATURES: tuple[str, ...] = (
     "pair_extra",  # log1p of this name's words its rival lacks that the question does not say
     "both_unmatched",  # the smaller of the name's unsaid weight and the question's unexplained weight,
     # as a share of the question: each side says something specific the other does not
+    "forks",  # after the longest run of words the question and the name share, both go on with
+    # different content words: "chứng chỉ hành nghề khám bệnh" is not "… hành nghề đấu giá"
     "content_words",  # content words of the question (a tenth of them, at most 3)
     "unknown_words",  # content syllables no name or alias has
     "corrected_words",  # syllables read as the nearest known one (a typo, or a word we lack)
@@ -272,6 +274,34 @@ FEATURES: tuple[str, ...] = (
     "char_sim",  # character similarity of the question's content words and the name (0-1)
 )
 """What the re-ranker knows about each (question, candidate) pair; all cheap to compute."""
+
+
+FORK_RUN = 2
+"""Words a shared run must have before what follows it counts as a fork."""
+
+
+def forks(question: list[str], name: list[str], stop: QuestionWords) -> float:
+    """1.0 when, after the longest run of words the question and the name share (at least
+    FORK_RUN), the next content word differs on both sides and the name's is not said anywhere."""
+    positions: dict[str, list[int]] = {}
+    for j, w in enumerate(name):
+        positions.setdefault(w, []).append(j)
+    best = (0, 0, 0)  # length, end in question, end in name
+    for i, w in enumerate(question):
+        for j in positions.get(w, ()):
+            k = 0
+            while i + k < len(question) and j + k < len(name) and question[i + k] == name[j + k]:
+                k += 1
+            if k > best[0]:
+                best = (k, i + k, j + k)
+    length, qi, nj = best
+    if length < FORK_RUN or qi >= len(question) or nj >= len(name):
+        return 0.0
+    q_next = [w for w, s in zip(question[qi:], stop.mask(question[qi:]), strict=True) if not s][:1]
+    n_next = [w for w, s in zip(name[nj:], stop.mask(name[nj:]), strict=True) if not s][:1]
+    if not q_next or not n_next or q_next[0] == n_next[0] or n_next[0] in question:
+        return 0.0
+    return 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +419,7 @@ class Pool:
                 loss[i] / self.q_weight,
                 math.log1p(extra[i]),
                 min(self.missing[i], self.unexplained[i]) / self.q_weight,
+                forks(q.words, m.variant_keys[v].split(), m.stop),
                 min(q.content_words / 10, 3.0),
                 min(q.unknown_words, 5),
                 min(q.corrected, 5),

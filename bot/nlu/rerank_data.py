@@ -489,14 +489,28 @@ def choose_threshold(rows_: Rows, probs: np.ndarray, questions: np.ndarray) -> t
     answerable = np.array([rows_.answerable[q] for q in questions], dtype=bool)
     if answerable.all() or not answerable.any():
         return best
+    scores = []
     for threshold in np.arange(0.05, 0.95, 0.01):
         answered = top >= threshold
         right = (answered & top_right)[answerable].mean()
         abstained = (~answered)[~answerable].mean()
-        balanced = float(right + abstained) / 2
-        if balanced > best[0] + 1e-9:
-            best = (balanced, float(threshold))
-    return best
+        scores.append((float(right + abstained) / 2, float(threshold)))
+    # The curve is flat near its top and a few questions more or less move its highest point a
+    # long way: take the middle of the longest run of thresholds within PLATEAU of the best.
+    top_score = max(b for b, _ in scores)
+    runs: list[list[float]] = []
+    for b, t in scores:
+        if b >= top_score - PLATEAU:
+            if runs and abs(runs[-1][-1] - (t - 0.01)) < 1e-6:
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+    longest = max(runs, key=len)
+    return top_score, round((longest[0] + longest[-1]) / 2, 3)
+
+
+PLATEAU = 0.005
+"""Balanced accuracy below the best that still counts as the best when choosing a threshold."""
 
 
 def _realistic(a: Asked) -> bool:

@@ -124,7 +124,11 @@ def test_an_action_the_name_does_not_do_counts_against_it(matcher: ProcedureMatc
     # the records have "Cấp mới" and "Cấp đổi" of this certificate, not "cấp lại"
     asked_to_exchange = matcher.pool(normalize("xin cấp đổi giấy chứng nhận đủ điều kiện về an ninh trật tự").key)
     asked_to_reissue = matcher.pool(normalize("xin cấp lại giấy chứng nhận đủ điều kiện về an ninh trật tự").key)
-    exchange = {matcher.entries[int(o)].code: s for o, s in zip(asked_to_exchange.owners, asked_to_exchange.scores)}
-    reissue = {matcher.entries[int(o)].code: s for o, s in zip(asked_to_reissue.owners, asked_to_reissue.scores)}
+    exchange = {
+        matcher.entries[int(o)].code: s for o, s in zip(asked_to_exchange.owners, asked_to_exchange.scores, strict=True)
+    }
+    reissue = {
+        matcher.entries[int(o)].code: s for o, s in zip(asked_to_reissue.owners, asked_to_reissue.scores, strict=True)
+    }
     assert exchange["2.001402"] - reissue["2.001402"] >= ACTION_CONFLICT * 0.9
     assert asked_to_reissue.action_conflict[0] == 1.0
