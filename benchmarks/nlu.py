@@ -53,13 +53,17 @@ def serve(url: str, model: Path) -> None:
     texts = questions()
     for t in texts[:50]:
         engine.parse(t)
-    times = []
+    times, cpu = [], []
     for _ in range(3):
         for t in texts:
-            s = time.perf_counter()
+            s, c = time.perf_counter(), time.thread_time()
             engine.parse(t)
             times.append((time.perf_counter() - s) * 1000)
+            cpu.append((time.thread_time() - c) * 1000)
     print(summary("parse latency (one core)", times) + "  (target p99 <= 5 ms)")
+    # On a machine shared with other work, wall time includes waiting for the core; the CPU
+    # time a parse used is what it would take on an idle one.
+    print(summary("parse CPU time (one core)", cpu))
     peak = peak_mb()
     print(f"peak memory of a process that loads the model and parses: {peak:.0f} MB (target <= 300 MB)")
 
@@ -100,12 +104,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = fresh_kb(Path(tmp))
         catalog = catalog_entries(Repository(db).catalog())
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         chosen, report = NluEngine.train(catalog)
-        took = time.perf_counter() - started
+        took, cpu_took = time.perf_counter() - started, time.process_time() - cpu_started
         rr = report.reranker
         print(
-            f"training the shipped model: {took:.1f} s (target <= 30 s): {report.examples} intent examples"
+            f"training the shipped model: {took:.1f} s, {cpu_took:.1f} s of CPU (target <= 30 s):"
+            f" {report.examples} intent examples"
             f" ({report.generated} generated)"
             + (
                 f"; re-ranker '{rr.kind}' on {rr.questions} questions, {rr.rows} candidate rows,"
