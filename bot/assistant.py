@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot import payloads
+from bot import payloads, render
 from bot.actions import ACTIONS, ActionContext
+from bot.actions.wording import title_name
+from bot.dialogue import Decision, DialoguePolicy, DialogueState, Move, PendingChoice
+from bot.dialogue.policy import CONVERSATION_INTENTS, NO_PHRASES, RecordPhrases
+from bot.dialogue.vocabulary import DialogueVocabulary, load_vocabulary
 from bot.nlu.engine import NluEngine
-from bot.nlu.types import ASPECT_INTENTS, OUT_OF_SCOPE, Candidate, NluResult
+from bot.nlu.types import ASPECT_INTENTS, INTENTS, OUT_OF_SCOPE, Candidate, NluResult
 from bot.privacy import mask
 from bot.responses import Responses
 from bot.responses import load as load_responses
 from bot.runtime import catalog_entries
 from bot.settings import Settings
 from bot.types import Button, IncomingMessage, Reply, Turn
-from knowledge.conversations import ConversationStore, Memory, TurnRecord
+from knowledge.conversations import ConversationStore, TurnRecord
 from knowledge.db import Database
 from knowledge.repository import Repository
 from knowledge.text import fold
@@ -33,17 +38,17 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 """Longer messages are cut before anything else looks at them."""
-CHANNEL_LIMITS = {"telegram": 4000, "zalo": 1900, "web": 3000, "rest": 3000, "cli": 20000, "converse": 3000}
-DEFAULT_LIMIT = 2000
-CLOSE_CALL = 0.03
-"""Two procedures closer than this in score: ask which one instead of guessing."""
 FAQ_FIRST = 88.0
 """A staff FAQ this close to the question is answered before anything else."""
 FAQ_FALLBACK = 72.0
 """...and this close when the assistant has no other answer."""
 REFRESH_SECONDS = 1.0
+_COURTESIES = frozenset({"greet", "thank", "goodbye", "affirm"})
+_CLAUSE = re.compile(r"[.!?;,\n]+")
+"""Where a courtesy ends and a question may begin."""
+COURTESY_SURE = 0.5
+"""The question after a courtesy must be classified this surely to be answered instead."""
 POPULAR = 4
-_FOLLOW_UP_WORDS = ("con ", "the con ", "vay con ", "con thu tuc ")
 
 
 @dataclass
@@ -52,11 +57,15 @@ class _Snapshot:
 
     revision: int
     engine: NluEngine
+    policy: DialoguePolicy
+    """The dialogue policy over this revision's matcher."""
     faqs: list[tuple[str, FaqInfo]]
     units: dict[str, UnitInfo]
     most_asked: list[tuple[str, str]]
     """(code, button title) of every procedure staff marked popular, most asked first."""
     procedures: dict[str, ProcedureInfo] = field(default_factory=dict)
+    phrases: dict[str, RecordPhrases] = field(default_factory=dict)
+    """Name phrases of each procedure's record, for the policy (filled on first use)."""
 
 
 class Assistant:
@@ -68,6 +77,7 @@ class Assistant:
         self.repo = Repository(db)
         self.store = ConversationStore(db, timedelta(minutes=settings.session_ttl_minutes))
         self.responses = responses or load_responses()
+        self.vocabulary: DialogueVocabulary = load_vocabulary()
         self._lock = threading.Lock()
         self._checked = 0.0
         self._snapshot = self._build(self.repo.revision(), engine)
@@ -79,9 +89,12 @@ class Assistant:
         if engine is None:
             engine = self._snapshot.engine.with_catalog(catalog_entries(catalog))
         popular = sorted((p for p in catalog if p.popularity > 0), key=lambda p: (-p.popularity, p.code))
+        phrases: dict[str, RecordPhrases] = {}
         return _Snapshot(
             revision=revision,
             engine=engine,
+            policy=DialoguePolicy(engine.matcher, self.vocabulary, lambda code: self._record_phrases(code, phrases)),
+            phrases=phrases,
             faqs=[(fold(q), f) for f in self.repo.faqs() for q in f.questions],
             units={u.code: u for u in self.repo.units()},
             most_asked=[(p.code, _short_title(p.name)) for p in popular],
@@ -125,6 +138,30 @@ class Assistant:
                 snap.procedures[code] = found
         return found
 
+    def _record_phrases(self, code: str, cache: dict[str, RecordPhrases]) -> RecordPhrases:
+        """The name phrases a procedure's record uses (see `RecordPhrases`), for the policy."""
+        found = cache.get(code)
+        if found is None:
+            p = self.procedure(code)
+            if p is None:
+                return NO_PHRASES
+            snap = self._snapshot
+
+            def phrases(texts: list[str]) -> frozenset[str]:
+                return frozenset(
+                    ph for t in texts if t for ph in snap.engine.matcher.phrases(snap.engine.normalizer(t).key)
+                )
+
+            own = [p.name, *p.aliases, p.result or ""]
+            rest = [*p.forms, *p.steps, p.subjects, p.agency, p.requirements or ""]
+            rest.append(self.responses("documents_count", originals=1, copies=1))
+            rest += [f"{d.name} {d.condition or ''}" for d in p.documents]
+            mine = phrases(own)
+            found = RecordPhrases(everything=mine | phrases(rest), own=mine)
+            if len(cache) < 5000:
+                cache[code] = found
+        return found
+
     def unit(self, code: str | None) -> UnitInfo | None:
         units = self.snapshot().units
         if code and code in units:
@@ -142,14 +179,17 @@ class Assistant:
         text = (msg.text if isinstance(msg.text, str) else "")[:MAX_TEXT]
         unit = self.unit(msg.unit)
         memory = self.store.recall(msg.channel, msg.sender)
-        ctx = _Turn(self, msg, unit, memory, secrets.token_hex(6))
+        state = DialogueState.from_json(memory.state)
+        ref = secrets.token_hex(6)
         try:
-            turn = ctx.run(text)
+            exchange = self.converse(text, state, unit, channel=msg.channel, sender=msg.sender, ref=ref)
         except Exception:
             # Whatever went wrong, the question is kept and the citizen gets an answer.
             log.exception("failed to answer a message on %s", msg.channel)
-            turn = Turn("out_of_scope", None, (Reply(ctx.say("error")),), outcome=Outcome.ERROR)
-        replies = tuple(self._fit(r, msg.channel) for r in turn.replies)
+            error = Turn(OUT_OF_SCOPE, None, (Reply(_say(self, unit, "error")),), outcome=Outcome.ERROR)
+            exchange = Exchange(error, state, None, None)
+        turn = exchange.turn
+        replies = turn.replies
         message_id = self.store.record(
             memory,
             TurnRecord(
@@ -157,88 +197,159 @@ class Assistant:
                 sender=msg.sender,
                 unit=unit.code if unit else None,
                 question=mask(text),
-                ref=ctx.ref,
+                ref=ref,
                 replies=[mask(r.text) for r in replies],
-                state=ctx.state,
+                state=exchange.state.to_json(),
                 intent=turn.intent,
-                confidence=ctx.confidence,
+                confidence=exchange.confidence,
                 procedure=turn.procedure,
                 outcome=turn.outcome,
-                inbox_reason=ctx.inbox,
+                inbox_reason=exchange.inbox,
             ),
         )
         return replace(turn, replies=replies, message_id=message_id)
 
-    def _fit(self, reply: Reply, channel: str) -> Reply:
-        """Cut a long answer at the channel's limit, linking to the whole procedure page."""
-        limit = CHANNEL_LIMITS.get(channel, DEFAULT_LIMIT)
-        if len(reply.text) <= limit or reply.link is None:
-            return reply
-        more = self.responses("more", url=reply.link)
-        room = limit - len(more) - 20
-        cut = reply.text.rfind("\n", 0, room)
-        body = reply.text[: cut if cut > room // 2 else room].rstrip()
-        return replace(reply, text=f"{body}\n{self.responses('truncated')}\n{more}")
+    def converse(
+        self,
+        text: str,
+        state: DialogueState,
+        unit: UnitInfo | None,
+        *,
+        channel: str,
+        sender: str,
+        ref: str | None = None,
+        intent: str | None = None,
+        confidence: float = 1.0,
+        procedure: str | None = None,
+    ) -> Exchange:
+        """One turn, without storage: what to reply and the state after it. `respond` stores the
+        result; the Rasa action server keeps the state in Rasa's tracker instead. `intent`, when
+        given, replaces the classifier's (with Rasa's `confidence`) and `procedure` (a national
+        code) stands for a name the turn mentions: Rasa has classified the message and found its
+        entity already. `ref` is carried by the rating buttons (none without storage)."""
+        ctx = _Turn(self, unit, state, channel, sender, ref)
+        turn = ctx.run(text[:MAX_TEXT], intent, confidence, procedure)
+        # Every entry point gets answers fitted to its screen (the Rasa action server too).
+        turn = replace(turn, replies=tuple(render.fit(r, channel, self.responses) for r in turn.replies))
+        now = datetime.now(UTC)
+        return Exchange(turn, ctx.state.next(now), ctx.inbox, ctx.confidence)
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One turn's outcome before it is stored."""
+
+    turn: Turn
+    state: DialogueState
+    """The conversation's state after the turn."""
+    inbox: InboxReason | None
+    """Why the question goes to the staff inbox, if it does."""
+    confidence: float | None
+    """The classifier's confidence, for analytics (None for button presses)."""
+
+
+def _say(assistant: Assistant, unit: UnitInfo | None, name: str, **values: Any) -> str:
+    base = {
+        "unit": unit.name if unit else "Bộ phận Một cửa",
+        "hotline": unit.hotline if unit and unit.hotline else "đường dây nóng của phường, xã",
+        "hours": unit.hours if unit else "",
+        "address": unit.address if unit else "",
+    }
+    return assistant.responses(name, **(base | values))
 
 
 class _Turn:
-    """Everything that happens for one incoming message."""
+    """Everything that happens for one incoming message: the policy decides, this acts."""
 
     def __init__(
-        self, assistant: Assistant, msg: IncomingMessage, unit: UnitInfo | None, memory: Memory, ref: str
+        self,
+        assistant: Assistant,
+        unit: UnitInfo | None,
+        state: DialogueState,
+        channel: str,
+        sender: str,
+        ref: str | None,
     ) -> None:
         self.a = assistant
-        self.msg = msg
         self.unit = unit
-        self.state = dict(memory.state)
+        self.state = state
+        self.channel = channel
+        self.sender = sender
         self.ref = ref
         self.confidence: float | None = None
         self.inbox: InboxReason | None = None
 
     def say(self, name: str, **values: Any) -> str:
-        u = self.unit
-        base = {
-            "unit": u.name if u else "Bộ phận Một cửa",
-            "hotline": u.hotline if u and u.hotline else "đường dây nóng của phường, xã",
-            "hours": u.hours if u else "",
-            "address": u.address if u else "",
-        }
-        return self.a.responses(name, **(base | values))
+        return _say(self.a, self.unit, name, **values)
 
-    def run(self, text: str) -> Turn:
+    def run(self, text: str, intent: str | None = None, confidence: float = 1.0, procedure: str | None = None) -> Turn:
+        if not text.strip() and intent in INTENTS:
+            text = payloads.make(intent)  # Rasa ran the action without a text: the intent alone
         if not text.strip():
-            return Turn("out_of_scope", None, (Reply(self.say("empty")),), outcome=Outcome.CHAT)
-        payload = payloads.parse(text)
+            return self.chat_reply("empty", OUT_OF_SCOPE)
+        payload = payloads.read(text)
+        if payload is payloads.MALFORMED:
+            return self.chat_reply("button_unknown", OUT_OF_SCOPE)
         if payload is not None:
-            return self.from_payload(*payload)
-        result = self.a.snapshot().engine.parse(text)
+            return self.from_payload(payload.intent, payload.entities)
+        snap = self.a.snapshot()
+        result = snap.engine.parse(text)
+        if intent is None and result.intent in _COURTESIES:
+            result = self._past_courtesy(text, result)
+        if intent is not None and intent in INTENTS:
+            result = replace(result, intent=intent, confidence=confidence)
+        entity = self.a.procedure(procedure) if procedure else None
+        if entity is not None:
+            named = Candidate(entity.code, entity.name, 1.0)
+            result = replace(result, named=named, procedure=named, coverage=(1.0, 1.0), candidates=(named,))
         self.confidence = result.confidence
         faq = self.faq(text, FAQ_FIRST, result.intent)
         if faq is not None:
             return faq
-        return self.from_nlu(result, text)
+        return self.act(snap.policy.decide(result, self.state), text)
 
-    # --- understanding -> answer -----------------------------------------------------------
+    def _past_courtesy(self, text: str, result: NluResult) -> NluResult:
+        """ "Cảm ơn nhé. Vậy cấp lại mất bao lâu", "Chào bạn, cho hỏi lệ phí kết hôn": a courtesy
+        opening a question is let pass, and the question is answered."""
+        parts = _CLAUSE.split(text.strip(), maxsplit=1)
+        if len(parts) < 2 or not parts[1].strip():
+            return result
+        rest = self.a.snapshot().engine.parse(parts[1])
+        sure = rest.intent in ASPECT_INTENTS and rest.confidence >= COURTESY_SURE
+        return rest if sure else result
 
-    def from_nlu(self, r: NluResult, text: str) -> Turn:
-        intent = r.intent
-        if intent in ASPECT_INTENTS:
-            return self.aspect(intent, r, text)
-        if intent in ("affirm", "deny") and self.state.get("pending"):
-            if intent == "affirm":
-                pending = self.state["pending"]
-                return self.answer(self.state.get("pending_intent", "ask_overview"), pending[0])
-            self.state.pop("pending", None)
-            return Turn(intent, None, (Reply(self.say("deny")),), outcome=Outcome.CHAT)
+    def act(self, d: Decision, text: str) -> Turn:
+        if d.procedure is not None:  # NEW, KEEP, SWITCH, REFINE, CHOOSE
+            return self.answer(d.intent, d.procedure)
+        if d.move is Move.CLARIFY:
+            return self.clarify(d.intent, d.options)
+        if d.move is Move.ASK_WHICH:
+            return self.ask_which(d.intent)
+        if d.move is Move.UNKNOWN:
+            self.state = replace(self.state, procedure=None, aspect=d.intent, pending=None)
+            return self.unanswered(d.intent, d.options)
+        if d.move is Move.DECLINE:
+            self.state = replace(self.state, pending=None)
+            return self.chat_reply("deny", "deny")
+        return self.conversation(d.intent, text)
+
+    # --- replies ----------------------------------------------------------------------------
+
+    def chat_reply(self, template: str, intent: str, buttons: tuple[Button, ...] = ()) -> Turn:
+        return Turn(intent, None, (Reply(self.say(template), buttons),), outcome=Outcome.CHAT)
+
+    def conversation(self, intent: str, text: str) -> Turn:
+        """Greetings, thanks, office hours, a request for staff, out of scope: the state is kept,
+        so the next follow-up still answers about the procedure being discussed."""
         if intent == "greet":
-            return Turn(intent, None, (Reply(self.say("greet"), self.popular_buttons()),), outcome=Outcome.CHAT)
+            return self.chat_reply("greet", intent, self.popular_buttons())
         if intent == "ask_office_hours":
-            return Turn(intent, None, (Reply(self.say("office_hours")),), outcome=Outcome.CHAT)
+            return self.chat_reply("office_hours", intent)
         if intent == "ask_human":
             self.inbox = InboxReason.HUMAN
             return Turn(intent, None, (Reply(self.say("human")),), outcome=Outcome.HUMAN)
         if intent in ("thank", "goodbye", "affirm", "deny"):
-            return Turn(intent, None, (Reply(self.say(intent)),), outcome=Outcome.CHAT)
+            return self.chat_reply(intent, intent)
         faq = self.faq(text, FAQ_FALLBACK, intent)
         if faq is not None:
             return faq
@@ -246,54 +357,41 @@ class _Turn:
             OUT_OF_SCOPE, None, (Reply(self.say("out_of_scope"), self.popular_buttons()),), outcome=Outcome.OUT_OF_SCOPE
         )
 
-    def aspect(self, intent: str, r: NluResult, text: str) -> Turn:
-        key = fold(text)
-        last = self.state.get("procedure")
-        if (
-            intent == "ask_overview"
-            and last
-            and self.state.get("intent") not in (None, "ask_overview")
-            and key.startswith(_FOLLOW_UP_WORDS)
-            and r.procedure is not None
-        ):
-            intent = self.state["intent"]  # "còn đăng ký tạm trú thì sao?" keeps the last aspect
-        if r.procedure is None:
-            if not r.names_procedure and last:
-                return self.answer(intent, last)
-            faq = self.faq(text, FAQ_FALLBACK, intent)
-            if faq is not None:
-                return faq
-            if not r.names_procedure:
-                return Turn(
-                    intent,
-                    None,
-                    (Reply(self.say("ask_which_procedure"), self.popular_buttons(intent)),),
-                    outcome=Outcome.CLARIFY,
-                )
-            return self.unanswered(intent, r.candidates)
-        rivals = [c for c in r.candidates[1:3] if r.procedure.score - c.score < CLOSE_CALL]
-        if rivals:
-            choices = [r.procedure, *rivals]
-            self.state.update(pending=[c.code for c in choices], pending_intent=intent)
-            buttons = tuple(Button(_title(c), payloads.make(intent, procedure=c.code)) for c in choices)
-            return Turn(intent, None, (Reply(self.say("clarify"), buttons),), outcome=Outcome.CLARIFY)
-        return self.answer(intent, r.procedure.code)
+    def clarify(self, intent: str, options: tuple[Candidate, ...]) -> Turn:
+        pending = PendingChoice(tuple(c.code for c in options), intent)
+        self.state = replace(self.state, aspect=intent, pending=pending)
+        buttons = tuple(Button(_title(c), payloads.make(intent, procedure=c.code)) for c in options)
+        return Turn(intent, None, (Reply(self.say("clarify"), buttons),), outcome=Outcome.CLARIFY)
+
+    def ask_which(self, intent: str) -> Turn:
+        """An aspect with no procedure: offer the most asked ones; a typed name or "số 2" answers."""
+        most_asked = self.a.snapshot().most_asked[:POPULAR]
+        pending = PendingChoice(tuple(code for code, _ in most_asked), intent) if most_asked else None
+        self.state = replace(self.state, aspect=intent, pending=pending)
+        return Turn(
+            intent,
+            None,
+            (Reply(self.say("ask_which_procedure"), self.popular_buttons(intent)),),
+            outcome=Outcome.CLARIFY,
+        )
 
     def answer(self, intent: str, code: str) -> Turn:
         p = self.a.procedure(code)
         if p is None or intent not in ACTIONS:
-            return self.unanswered(intent, ())
-        self.state.update(procedure=p.code, intent=intent)
-        self.state.pop("pending", None)
+            # A button naming a procedure that is gone (or never was): say so, keep the state.
+            return self.chat_reply("button_unknown", intent if intent in INTENTS else OUT_OF_SCOPE)
+        self.state = replace(self.state, procedure=p.code, aspect=intent, pending=None)
         if not p.active:
             return Turn(intent, p.code, (Reply(self.say("inactive", procedure=p.name)),), outcome=Outcome.ANSWERED)
         page = f"{self.a.settings.public_url}/thu-tuc/{p.code}"
         ctx = ActionContext(p, self.unit, self.a.responses, self.a.settings.portal_url, page)
         replies = ACTIONS[intent](ctx)
-        rated = payloads.make("feedback", useful=True, ref=self.ref)
-        wrong = payloads.make("feedback", useful=False, ref=self.ref)
-        feedback = (Button(self.say("button_useful"), rated), Button(self.say("button_wrong"), wrong))
         last = replies[-1]
+        feedback: tuple[Button, ...] = ()
+        if self.ref is not None:
+            rated = payloads.make("feedback", useful=True, ref=self.ref)
+            wrong = payloads.make("feedback", useful=False, ref=self.ref)
+            feedback = (Button(self.say("button_useful"), rated), Button(self.say("button_wrong"), wrong))
         replies[-1] = replace(last, buttons=last.buttons + feedback, link=page)
         return Turn(intent, p.code, tuple(replies), outcome=Outcome.ANSWERED)
 
@@ -327,35 +425,34 @@ class _Turn:
             useful = entities.get("useful")
             if not isinstance(ref, str) or not isinstance(useful, bool):
                 return Turn("feedback", None, (Reply(self.say("feedback_unknown")),), outcome=Outcome.FEEDBACK)
-            stored = self.a.store.rate(ref, useful, self.msg.channel, self.msg.sender)
+            stored = self.a.store.rate(ref, useful, self.channel, self.sender)
             name = (
                 "feedback_unknown" if not stored else ("feedback_thanks_useful" if useful else "feedback_thanks_wrong")
             )
             return Turn("feedback", None, (Reply(self.say(name)),), outcome=Outcome.FEEDBACK)
-        code = entities.get("procedure")
-        if intent in ACTIONS and isinstance(code, str):
-            return self.answer(intent, code)
         if intent in ACTIONS:
-            last = self.state.get("procedure")
-            if last:
-                return self.answer(intent, last)
-        if intent == "ask_human":
-            self.inbox = InboxReason.HUMAN
-            return Turn(intent, None, (Reply(self.say("human")),), outcome=Outcome.HUMAN)
-        if intent in ("greet", "ask_office_hours", "thank", "goodbye"):
-            return self.from_nlu(NluResult(text="", intent=intent, confidence=1.0, procedure=None), "")
-        return Turn(OUT_OF_SCOPE, None, (Reply(self.say("out_of_scope")),), outcome=Outcome.OUT_OF_SCOPE)
+            code = entities.get("procedure")
+            if isinstance(code, str):
+                return self.answer(intent, code)
+            if code is not None:
+                return self.chat_reply("button_unknown", intent)
+            if self.state.procedure:
+                return self.answer(intent, self.state.procedure)
+            return self.ask_which(intent)
+        if intent in CONVERSATION_INTENTS:
+            return self.conversation(intent, "")
+        return self.chat_reply("button_unknown", OUT_OF_SCOPE)
 
     def popular_buttons(self, intent: str = "ask_overview") -> tuple[Button, ...]:
         most_asked = self.a.snapshot().most_asked[:POPULAR]
         return tuple(Button(title, payloads.make(intent, procedure=code)) for code, title in most_asked)
 
 
-def _short_title(name: str, limit: int = 60) -> str:
-    """ "Thủ tục đăng ký khai sinh" -> "Đăng ký khai sinh", cut to fit a button."""
-    name = name[len("Thủ tục ") :] if name.startswith("Thủ tục ") else name
-    name = name[:1].upper() + name[1:]
-    return name if len(name) <= limit else name[: limit - 3].rstrip() + "…"
+def _short_title(name: str) -> str:
+    """A button's title: the procedure's heading name ("Chứng thực bản sao từ bản chính giấy tờ,
+    văn bản"), cut only at a phrase or a word, so the chip shows and echoes it whole."""
+    title = title_name(name)
+    return title[:1].upper() + title[1:]
 
 
 def _title(c: Candidate) -> str:

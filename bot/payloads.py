@@ -5,9 +5,25 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
+MAX_PAYLOAD = 1000
+"""Our own payloads are a few dozen characters; anything longer is not one of ours."""
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]{2,40})(?P<entities>\{.*\})?\s*$", re.DOTALL)
+_LOOKS_LIKE = re.compile(r"^/[a-z_]{2,40}(?:\{|\s*$)")
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """A button press: the intent and its entities."""
+
+    intent: str
+    entities: dict[str, Any]
+
+
+MALFORMED = Payload("", {})
+"""Returned for text that is shaped like a payload but cannot be read."""
 
 
 def make(intent: str, **entities: Any) -> str:
@@ -16,18 +32,32 @@ def make(intent: str, **entities: Any) -> str:
     return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
 
 
-def parse(text: str) -> tuple[str, dict[str, Any]] | None:
-    """(intent, entities) for a payload string; None for ordinary text or a malformed payload."""
-    m = _PAYLOAD.match(text.strip())
-    if not m:
+def read(text: str) -> Payload | None:
+    """The payload a button sent; None for ordinary text; MALFORMED for a payload-shaped text that
+    cannot be read (cut, edited by hand, nested too deep)."""
+    stripped = text.strip()
+    if not _LOOKS_LIKE.match(stripped):
         return None
+    if len(stripped) > MAX_PAYLOAD:
+        return MALFORMED
+    m = _PAYLOAD.match(stripped)
+    if not m:
+        return MALFORMED
     entities: dict[str, Any] = {}
     if m.group("entities"):
         try:
             loaded = json.loads(m.group("entities"))
-        except json.JSONDecodeError:
-            return None
+        except (json.JSONDecodeError, RecursionError):
+            return MALFORMED
         if not isinstance(loaded, dict):
-            return None
+            return MALFORMED
         entities = loaded
-    return m.group("intent"), entities
+    return Payload(m.group("intent"), entities)
+
+
+def parse(text: str) -> tuple[str, dict[str, Any]] | None:
+    """(intent, entities) for a payload string; None for ordinary text or a malformed payload."""
+    found = read(text)
+    if found is None or found is MALFORMED:
+        return None
+    return found.intent, found.entities

@@ -11,7 +11,8 @@ from bot.errors import ModelError
 from bot.nlu.engine import CUSTOM, DEFAULT_DATA, NluEngine, data_fingerprint, saved_fingerprint
 from bot.nlu.types import CatalogEntry
 from bot.settings import Settings
-from knowledge.db import Database, sqlite_url
+from knowledge.db import MIGRATIONS, Database, sqlite_url
+from knowledge.errors import DatabaseError
 from knowledge.repository import Repository
 from knowledge.seed import initialise
 from knowledge.types import ProcedureSummary
@@ -69,7 +70,27 @@ def open_repository(
         build_shipped_sqlite(path, announce)
         db = Database(settings.database_url)
     db.require_initialised()
+    if path is not None and not schema_is_current(db):
+        # A knowledge base made by an earlier release: bring it up to date, keeping staff edits.
+        if announce:
+            announce(f"Đang nâng cấp cơ sở tri thức {path} lên phiên bản mới (giữ nguyên các chỉnh sửa)...")
+        with open(path.with_name(path.name + ".build-lock"), "a+") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            db.migrate()
+    elif not schema_is_current(db):
+        raise DatabaseError(f"Cơ sở dữ liệu {db.safe_url} cần nâng cấp lên phiên bản mới. Hãy chạy: motcua kb init")
     return db, Repository(db)
+
+
+def schema_is_current(db: Database) -> bool:
+    """True when the database's schema is at the newest migration of this release."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    with db.engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current == heads
 
 
 def build_shipped_sqlite(path: Path, announce: Callable[[str], None] | None = None) -> None:

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from knowledge import fees
 from knowledge.types import FaqInfo, ProcedureInfo, channel_row, document_row
 
 
@@ -27,8 +28,9 @@ def procedure_to_dict(p: ProcedureInfo, with_sources: bool = True) -> dict[str, 
         "active": p.active,
         "popularity": p.popularity,
         "aliases": list(p.aliases),
-        "documents": [document_row(d) | {"section": d.section} for d in p.documents],
-        "channels": [channel_row(c) for c in p.channels],
+        "documents": [document_row(d) | {"section": d.section, "role": d.role.value} for d in p.documents],
+        "channels": [channel_row(c) | {"fee_parts": fees.to_json(c.fee)} for c in p.channels],
+        "receiver": p.receiver.value,
         "steps": list(p.steps),
         "legal_basis": [{"title": lb.title, "number": lb.number} for lb in p.legal_basis],
         "requirements": p.requirements,

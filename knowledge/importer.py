@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 
+from knowledge import fees
 from knowledge.db import Database, bump_revision
 from knowledge.errors import ImportFileError, RecordError
 from knowledge.models import Document, LegalBasis, Meta, Procedure, Step, SubmissionChannel
@@ -65,6 +66,7 @@ QUALITY_LABELS = {
     "channels": "Cách thức (≥ 1 kênh)",
     "channels_time": "Thời hạn (khi bản ghi có nêu)",
     "fee": "Phí, lệ phí (khi bản ghi có nêu)",
+    "fee_vnd": "Một mức phí bằng đồng",
     "legal_basis": "Căn cứ pháp lý (≥ 1 văn bản)",
     "steps": "Trình tự (≥ 1 bước)",
     "result": "Kết quả",
@@ -94,7 +96,10 @@ def _measure(quality: Quality, raw: dict[str, Any], p: ParsedProcedure) -> None:
     stated = [c for c in p.channels if c.time_text not in _NO_TIME]
     quality.add("channels_time", bool(stated), all(c.time_value is not None for c in stated))
     fees = [c for c in p.channels if c.fee_text and not c.fee_text.startswith(NO_INFO)]
-    quality.add("fee", bool(fees), all(c.fee_amount is not None for c in fees))
+    # Read: the fee is free, an amount (in any currency), or the rule it follows is stated
+    # (a provincial rate, a circular, tiers); the single amount in VND is counted apart.
+    quality.add("fee", bool(fees), all(c.fee.cell_amount or c.fee.free is not None or c.fee.charged for c in fees))
+    quality.add("fee_vnd", bool(fees), all(c.fee_amount is not None for c in fees))
     quality.add("legal_basis", has["can_cu_phap_ly"], any(lb.number for lb in p.legal_basis))
     quality.add("steps", has["trinh_tu_thuc_hien"], bool(p.steps))
     quality.add("result", has["ket_qua_xu_ly"], bool(p.result))
@@ -175,6 +180,7 @@ def _procedure_row(p: ParsedProcedure, now: datetime) -> dict[str, Any]:
         "source_url": p.source_url,
         "requirements": p.requirements,
         "result": p.result,
+        "receiver": p.receiver.value,
         "sources": p.sources,
         "imported_at": now,
         "updated_at": now,
@@ -184,10 +190,20 @@ def _procedure_row(p: ParsedProcedure, now: datetime) -> dict[str, Any]:
 def _child_rows(pid: int, p: ParsedProcedure) -> dict[Any, list[dict[str, Any]]]:
     return {
         Document: [
-            {"procedure_id": pid, "position": i, "section": d.section, "source_text": d.source_text} | document_row(d)
+            {
+                "procedure_id": pid,
+                "position": i,
+                "section": d.section,
+                "source_text": d.source_text,
+                "role": d.role.value,
+            }
+            | document_row(d)
             for i, d in enumerate(p.documents)
         ],
-        SubmissionChannel: [{"procedure_id": pid, "position": i} | channel_row(c) for i, c in enumerate(p.channels)],
+        SubmissionChannel: [
+            {"procedure_id": pid, "position": i, "fee_parts": fees.to_json(c.fee)} | channel_row(c)
+            for i, c in enumerate(p.channels)
+        ],
         Step: [{"procedure_id": pid, "position": i, "text": s} for i, s in enumerate(p.steps)],
         LegalBasis: [
             {"procedure_id": pid, "position": i, "title": lb.title, "number": lb.number}

@@ -18,11 +18,34 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine.interfaces import ExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from knowledge import fees
+from knowledge.parsing import document_role
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _row(context: ExecutionContext) -> dict[str, Any]:
+    """The values of the row being written (context-sensitive defaults read them)."""
+    return dict(context.get_current_parameters())  # type: ignore[attr-defined]
+
+
+def _document_role(context: ExecutionContext) -> str:
+    """A document's role, from the same fields wherever the row comes from: the importer sets
+    it; a staff edit (which rewrites the rows) gets it recomputed here."""
+    row = _row(context)
+    group = row.get("doc_group") or row.get("group") or "nop"
+    return document_role(str(row.get("name") or ""), row.get("condition"), group, row.get("forms") or ()).value
+
+
+def _fee_parts(context: ExecutionContext) -> dict[str, Any]:
+    """A channel's parsed fee, from its fee and description cells (see `_document_role`)."""
+    row = _row(context)
+    return fees.to_json(fees.parse_fee_info(str(row.get("fee_text") or ""), str(row.get("description") or "")))
 
 
 class Base(DeclarativeBase):
@@ -48,6 +71,8 @@ class Procedure(Base):
     source_url: Mapped[str] = mapped_column(Text, default="")
     requirements: Mapped[str | None] = mapped_column(Text)
     result: Mapped[str | None] = mapped_column(Text)
+    receiver: Mapped[str] = mapped_column(String(20), default="mot_cua", server_default="mot_cua")
+    """Which office takes the file (knowledge.types.Receiver), parsed from levels and agency."""
     sources: Mapped[dict[str, Any]] = mapped_column(default=dict, deferred=True)
     """Source text of the national record's fields (large; loaded only when asked for)."""
     popularity: Mapped[int] = mapped_column(Integer, default=0)
@@ -85,6 +110,8 @@ class Document(Base):
     forms: Mapped[list[Any]] = mapped_column(default=list)
     section: Mapped[str | None] = mapped_column(Text)
     source_text: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[str] = mapped_column(String(20), default=_document_role)
+    """Core paper or case paper (knowledge.types.DocumentRole), parsed from name and condition."""
 
     procedure: Mapped[Procedure] = relationship(back_populates="documents")
 
@@ -104,6 +131,8 @@ class SubmissionChannel(Base):
     fee_amount: Mapped[int | None] = mapped_column(BigInteger)
     fee_text: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    fee_parts: Mapped[dict[str, Any]] = mapped_column(default=_fee_parts)
+    """fee_text read clause by clause (knowledge.fees), kept beside it."""
 
     procedure: Mapped[Procedure] = relationship(back_populates="channels")
 
@@ -157,6 +186,8 @@ class Unit(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(300))
     province: Mapped[str | None] = mapped_column(String(200))
+    offices: Mapped[list[Any]] = mapped_column(default=list)
+    """Other offices of the commune that take files themselves (the commune police), from units.yml."""
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

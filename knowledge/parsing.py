@@ -12,10 +12,21 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
+from functools import lru_cache
 from typing import Any
 
 from knowledge.errors import RecordError
-from knowledge.types import Channel, ChannelInfo, DocumentGroup, DocumentInfo, LegalBasisInfo
+from knowledge.fees import parse_fee_info, resolved_amount
+from knowledge.text import fold
+from knowledge.types import (
+    Channel,
+    ChannelInfo,
+    DocumentGroup,
+    DocumentInfo,
+    DocumentRole,
+    LegalBasisInfo,
+    Receiver,
+)
 
 NO_INFO = "Không có thông tin"
 
@@ -72,8 +83,6 @@ _TIME_RE = re.compile(
 )
 _MONEY = r"\d{1,3}(?:[.,]\d{3})+|\d+"
 _CURRENCY = r"(?:Việt Nam Đồng|VNĐ|VND|đồng|Đồng)"
-_FEE_RE = re.compile(rf"(?P<amount>{_MONEY})\s*{_CURRENCY}")
-_FREE_RE = re.compile(r"^(Miễn phí|Miễn lệ phí|Không thu phí|Không thu lệ phí)", re.IGNORECASE)
 
 
 _DESCRIBED_TIME_RE = re.compile(
@@ -138,17 +147,14 @@ def _split_fee_description(rest: str) -> tuple[str, str]:
     return rest[:end].strip(), rest[end:].strip()
 
 
-def parse_fee(fee_text: str) -> int | None:
-    """The amount in VND a fee cell states: 0 when free, None when it states none."""
+def parse_fee(fee_text: str, description: str = "") -> int | None:
+    """The one amount in VND a fee cell charges, its explanation winning over the cell
+    ("Miễn phí(- Lệ phí…: 135.000 đồng/lần…)" -> 135000): 0 when free, None when it states
+    no single amount in VND (none, several, a foreign currency, a provincial rate)."""
     text = fee_text.strip()
     if not text or text.startswith(NO_INFO):
         return None
-    if _FREE_RE.match(text):
-        return 0
-    m = _FEE_RE.match(text)
-    if m:
-        return _money(m.group("amount"))
-    return None
+    return resolved_amount(parse_fee_info(text, description))
 
 
 def parse_channels(source: str) -> list[ChannelInfo]:
@@ -191,6 +197,7 @@ def parse_channels(source: str) -> list[ChannelInfo]:
                     rest = rest[len("có thông tin") :]
                     time_text = NO_INFO
         fee_text, description = _split_fee_description(rest)
+        fee = parse_fee_info(fee_text, description)
         if value is None:
             found = _DESCRIBED_TIME_RE.search(description)
             if found:
@@ -205,9 +212,10 @@ def parse_channels(source: str) -> list[ChannelInfo]:
                 time_value=value if value else None,
                 time_unit=unit if value else None,
                 time_text=time_text,
-                fee_amount=parse_fee(fee_text),
+                fee_amount=resolved_amount(fee) if fee_text and not fee_text.startswith(NO_INFO) else None,
                 fee_text=fee_text,
                 description=description,
+                fee=fee,
             )
         )
     return rows
@@ -259,19 +267,191 @@ def _split_forms(text: str) -> tuple[str, list[str]]:
     return name.strip(), forms
 
 
+# Enumerators the portal leaves at the start of rows and labels: "(iv) ", "a) ", "1. ", "(1.3) ".
+_ENUMERATOR_RE = re.compile(
+    r"^\s*(?:[-+*•]\s*)*(?:\(?(?:\d+(?:\.\d+)*|[a-zđ](?:\.\d+)*|[ivx]+)[).]\s*)+", re.IGNORECASE
+)
+_CONDITION_RE = re.compile(r"^(?:Trường hợp|Đối với|Nếu|Riêng|Ngoài ra,? trường hợp|Khi)\b", re.IGNORECASE)
+# "… trong trường hợp ủy quyền …", "… đối với trường hợp hộ kinh doanh do …": a condition
+# inside the first sentence of a row.
+_INLINE_CONDITION_RE = re.compile(
+    r"\s(?:trong|đối với|áp dụng đối với|đối với các|trong các)\s+trường hợp\s+(?P<case>.+)$", re.IGNORECASE
+)
+_PAREN_CONDITION_RE = re.compile(r"\((?P<case>(?:nếu|trong trường hợp|trường hợp|đối với)\b[^()]*)\)", re.IGNORECASE)
+_FIRST_SENTENCE_RE = re.compile(r"(?<!\b[Ss]ố)(?<!\d)[.;](?=\s|$)")
+# Words that only say how a file is submitted: a condition made of them alone ("nếu người có
+# yêu cầu lựa chọn nộp hồ sơ theo hình thức trực tiếp") names a channel, not a case.
+_CHANNEL_VOCABULARY = (
+    "neu nguoi co yeu cau lua chon nop ho so theo hinh thuc truc tiep truc tuyen hoac gui qua he thong buu chinh "
+    "dich vu cong tren moi truong dien tu dang ky thuc hien truong hop cong qua mang trong khi lam thu tuc tai "
+    "co quan ho tich"
+)
+CHANNEL_WORDS = frozenset(_CHANNEL_VOCABULARY.split())
+CHANNEL_MARKERS = ("truc tiep", "truc tuyen", "buu chinh", "moi truong dien tu", "qua mang")
+# First words of a declaration or application form (tokens of the lower-cased name).
+FORM_STARTS = (
+    ("tờ", "khai"),
+    ("đơn",),
+    ("giấy", "đề", "nghị"),
+    ("văn", "bản", "đề", "nghị"),
+    ("phiếu", "đề", "nghị"),
+    ("phiếu", "yêu", "cầu"),
+    ("phiếu", "đăng", "ký"),
+    ("bản", "khai"),
+    ("mẫu",),
+    ("đề", "nghị"),
+    ("thông", "báo"),
+    ("bản", "đăng", "ký"),
+)
+NOT_FORM_AFTER = {"đơn": ("vị", "giá", "hàng", "thuốc")}
+""""đơn vị", "đơn giá", "đơn hàng", "đơn thuốc" are no application form."""
+IDENTITY_PHRASES = (
+    ("giấy", "tờ", "tùy", "thân"),
+    ("giấy", "tờ", "tuỳ", "thân"),
+    ("căn", "cước"),
+    ("hộ", "chiếu"),
+    ("chứng", "minh", "nhân", "dân"),
+)
+AUTHORIZATION_STARTS = (("văn", "bản", "ủy", "quyền"), ("giấy", "ủy", "quyền"), ("văn", "bản", "uỷ", "quyền"))
+_WORD_RE = re.compile(r"[\wÀ-ỹ]+")
+# A row that introduces the rows after it ("* Ngoài giấy tờ nêu trên, tùy từng trường hợp, bên
+# nam, bên nữ phải nộp giấy tờ tương ứng sau đây:") is a heading, not a paper.
+_HEADING_RE = re.compile(r"(?:sau đây|như sau|sau|gồm|bao gồm|gồm có|các giấy tờ)\s*:$", re.IGNORECASE)
+_HEADING_CASE_RE = re.compile(r"\b(?:trường hợp|tùy|tuỳ|ngoài)\b", re.IGNORECASE)
+_GROUP_LABEL_RE = re.compile(
+    r"^(?:các\s+)?(?:giấy tờ|hồ sơ|thành phần hồ sơ)?\s*(?:phải\s+)?(?:nộp|xuất trình|lưu ý|bao gồm|gồm)\b"
+    r"|^(?:thành phần hồ sơ|lưu ý|bao gồm|giấy tờ phải|các giấy tờ phải)",
+    re.IGNORECASE,
+)
+_LABEL_TAIL_RE = re.compile(
+    r"[,\s]*(?:thì\s+)?(?:hồ sơ\s+)?(?:(?:phải\s+)?(?:bao\s+)?gồm(?: có)?|như sau)\s*:?\s*$", re.IGNORECASE
+)
+
+
+def _tokens(text: str) -> list[str]:
+    return list(_first_words(text))
+
+
+@lru_cache(maxsize=16384)
+def _first_words(text: str) -> tuple[str, ...]:
+    """The lower-cased words of a name's opening (what the role rules look at)."""
+    return tuple(_WORD_RE.findall(text[:200].lower()))
+
+
+def _starts(tokens: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    return any(tuple(tokens[: len(p)]) == p for p in phrases)
+
+
+def _contains(tokens: list[str], phrase: tuple[str, ...], within: int) -> bool:
+    window = tokens[: within + len(phrase)]
+    return any(tuple(window[i : i + len(phrase)]) == phrase for i in range(len(window) - len(phrase) + 1))
+
+
+def strip_enumerator(text: str) -> str:
+    """ "(iv) Trường hợp…" -> "Trường hợp…", "a) Tờ khai…" -> "Tờ khai…"."""
+    return _ENUMERATOR_RE.sub("", text, count=1).strip()
+
+
 def _condition(name: str) -> str | None:
-    body = name.lstrip("-+* ").strip()
+    """The case a row is needed in, in the record's words; None for every applicant."""
+    body = strip_enumerator(name.lstrip("-+* ").strip())
     if _CONDITION_RE.match(body):
         return body
-    low = body.lower()
-    m = re.search(r"\((?:nếu [^)]*|trong trường hợp[^)]*|trường hợp[^)]*|đối với[^)]*)\)", low)
+    first = _FIRST_SENTENCE_RE.split(body, maxsplit=1)[0]
+    m = _PAREN_CONDITION_RE.search(first)
     if m:
-        return body[m.start() + 1 : m.end() - 1]
+        return m.group("case").strip()
+    m = _INLINE_CONDITION_RE.search(first)
+    if m:
+        return "trường hợp " + m.group("case").strip(" .;,")
     return None
 
 
-def parse_documents(source: str) -> list[DocumentInfo]:
-    """Rows of the "Tên giấy tờ / Mẫu đơn, tờ khai / Số lượng" tables, with their group."""
+@lru_cache(maxsize=8192)
+def is_channel_condition(condition: str) -> bool:
+    """ "nếu … nộp hồ sơ theo hình thức trực tiếp": the condition only names a channel."""
+    key = fold(condition)
+    if not any(m in key for m in CHANNEL_MARKERS):
+        return False
+    return sum(1 for w in key.split() if w not in CHANNEL_WORDS) <= 1
+
+
+def is_form(name: str) -> bool:
+    """A declaration or application form, matched on the name's first words (tokens, so
+    "đơn vị" is no "đơn")."""
+    tokens = _tokens(strip_enumerator(name))
+    if not tokens or not _starts(tokens, FORM_STARTS):
+        return False
+    return not (len(tokens) > 1 and tokens[1] in NOT_FORM_AFTER.get(tokens[0], ()))
+
+
+DECLARATION_STARTS = (("tờ", "khai"), ("mẫu",), ("bản", "khai"))
+
+
+def is_declaration(d: DocumentInfo) -> bool:
+    """The declaration form itself (tờ khai, a form file), which every applicant files."""
+    return bool(d.forms) or _starts(_tokens(strip_enumerator(d.name)), DECLARATION_STARTS)
+
+
+def is_identity(name: str) -> bool:
+    tokens = _tokens(strip_enumerator(name))
+    if _starts(tokens, AUTHORIZATION_STARTS):
+        return False
+    return any(_contains(tokens, phrase, 6) for phrase in IDENTITY_PHRASES)
+
+
+def document_role(name: str, condition: str | None, group: DocumentGroup | str, forms: Any = ()) -> DocumentRole:
+    """Core or case, from the row's own words; a pure function of what staff can edit, so a
+    staff edit recomputes the same role."""
+    if condition and not is_channel_condition(condition):
+        return DocumentRole.CASE
+    tokens = _tokens(strip_enumerator(name))
+    if _starts(tokens, AUTHORIZATION_STARTS):
+        return DocumentRole.CASE  # only when someone files on the applicant's behalf
+    if is_form(name) or (forms and DocumentGroup(group) is not DocumentGroup.PRESENT):
+        return DocumentRole.FORM
+    if is_identity(name):
+        return DocumentRole.IDENTITY
+    return DocumentRole.CORE
+
+
+@lru_cache(maxsize=8192)
+def _label(section: str | None) -> str:
+    """A section label without its bullets and its "…, hồ sơ gồm:" tail."""
+    text = strip_enumerator((section or "").strip(" *-:\n"))
+    return _LABEL_TAIL_RE.sub("", text).strip(" ,:;")
+
+
+def _is_group_label(label: str) -> bool:
+    return bool(_GROUP_LABEL_RE.match(label))
+
+
+@lru_cache(maxsize=8192)
+def _names_the_procedure(label: str, procedure: str) -> bool:
+    """ "Hồ sơ đăng ký tạm trú" for "Đăng ký tạm trú": the general file, not a variant."""
+    words = [w for w in fold(label).split() if w not in ("ho", "so", "thu", "tuc", "cua", "de", "nghi")]
+    name = fold(procedure).split()
+    return bool(words) and all(w in name for w in words)
+
+
+def _variant_labels(labels: list[str], procedure: str) -> set[str]:
+    """Section labels that name a case or a variant of the procedure ("Đăng ký tạm trú theo
+    danh sách", "Trường hợp ủy quyền…"), as opposed to "Giấy tờ phải nộp" or the general file.
+    A label without case words is a variant only when the record has two such labels."""
+    content = [lb for lb in labels if lb and not _is_group_label(lb) and not _names_the_procedure(lb, procedure)]
+    cases = {lb for lb in content if _CONDITION_RE.match(lb)}
+    plain = [lb for lb in content if lb not in cases and not lb.lower().startswith("hồ sơ của")]
+    if len(set(plain)) >= 2:
+        cases |= set(plain)
+    return {lb for lb in cases if not is_channel_condition(lb)}
+
+
+def parse_documents(source: str, procedure: str = "") -> list[DocumentInfo]:
+    """Rows of the "Tên giấy tờ / Mẫu đơn, tờ khai / Số lượng" tables, with their group and
+    role: a row under a case or variant label ("Đăng ký tạm trú theo danh sách, hồ sơ gồm:",
+    "Trường hợp ủy quyền…") or after a heading row that opens cases ("* Ngoài giấy tờ nêu
+    trên, tùy từng trường hợp…:") takes that label as its condition; `procedure` (the name)
+    tells the general file ("Hồ sơ đăng ký tạm trú gồm") from its variants."""
     text = clean(source)
     if not text:
         return []
@@ -334,7 +514,48 @@ def parse_documents(source: str) -> list[DocumentInfo]:
             replace(d, group=DocumentGroup.SUBMIT) if d.section is None or "lưu ý" not in d.section.lower() else d
             for d in docs
         ]
-    return docs
+    return _with_roles(docs, procedure)
+
+
+def _form_key(name: str) -> str:
+    return " ".join(fold(strip_enumerator(name)).split()[:8])
+
+
+def _with_roles(docs: list[DocumentInfo], procedure: str) -> list[DocumentInfo]:
+    """Conditions from case labels and heading rows, then each row's role."""
+    variants = _variant_labels([_label(d.section) for d in docs], procedure)
+    # A form listed under several variants ("Đơn đăng ký đất đai" in each) is the one every
+    # applicant files, whatever the variant.
+    sections_of: dict[str, set[str]] = {}
+    for d in docs:
+        if is_form(d.name) and _label(d.section) in variants:
+            sections_of.setdefault(_form_key(d.name), set()).add(_label(d.section))
+    shared = {k for k, v in sections_of.items() if len(v) >= 2}
+    out: list[DocumentInfo] = []
+    opened: tuple[str | None, str] | None = None  # (section, heading text) of a heading row
+    for n, d in enumerate(docs):
+        condition = d.condition
+        group = d.group
+        if opened is not None and opened[0] != d.section:
+            opened = None
+        followed = n + 1 < len(docs) and docs[n + 1].section == d.section
+        if followed and d.name.rstrip().endswith(":") and _HEADING_RE.search(d.name) and not is_form(d.name):
+            # Introduces the rows after it: not a paper of its own.
+            group = DocumentGroup.NOTE
+            opened = (d.section, _label(d.name)) if _HEADING_CASE_RE.search(d.name) else None
+        elif condition is None and group is not DocumentGroup.NOTE:
+            label = _label(d.section)
+            if opened is not None:
+                condition = opened[1]
+            elif label in variants and _form_key(d.name) in shared:
+                pass
+            elif label in variants and not (is_declaration(d) and not _CONDITION_RE.match(label)):
+                # The declaration under a variant label ("… tại nơi đơn vị đóng quân: Tờ khai
+                # CT01") is still the one everyone files; other rows belong to the variant.
+                condition = label
+        role = document_role(d.name, condition, group, d.forms)
+        out.append(replace(d, condition=condition, group=group, role=role))
+    return out
 
 
 # --- legal basis (can_cu_phap_ly) ---------------------------------------------------------
@@ -437,6 +658,30 @@ def parse_result(source: str) -> str | None:
     return "; ".join(names) or None
 
 
+_POLICE_RE = re.compile(r"\bcong an (?:cap )?(?:xa|phuong|huyen|thi tran|dac khu)\b")
+_LOCAL_OFFICES = ("thue", "bao hiem xa hoi", "bhxh", "hai quan", "kho bac", "cang vu", "cong doan")
+"""Offices of their own at commune level (tax, social insurance, customs, treasury, ports)."""
+_WARD_OFFICE = ("uy ban nhan dan", "ubnd", "chu tich", "mot cua", "van phong dang ky dat dai")
+
+
+def parse_receiver(levels: frozenset[str], agency: str) -> Receiver:
+    """Which office takes the file: a procedure above commune level is filed there; at
+    commune level the agency the record names decides (police, the ward desk, or another
+    office such as tax or social insurance); a ward procedure naming none goes to the desk."""
+    if "Cấp xã" not in levels:
+        return Receiver.HIGHER
+    key = f" {fold(agency)} "
+    if not key.strip() or any(f" {w} " in key for w in _WARD_OFFICE):
+        return Receiver.WARD_DESK
+    if _POLICE_RE.search(key):
+        return Receiver.POLICE
+    if any(f" {w} " in key for w in _LOCAL_OFFICES):
+        return Receiver.LOCAL_AGENCY
+    # Other bodies the record names ("Tổ chức hành nghề công chứng") take files too, but a
+    # ward procedure is filed at the ward desk; the agency is named beside it.
+    return Receiver.WARD_DESK
+
+
 def parse_levels(source: str) -> frozenset[str]:
     """ "Cấp xã, Cấp tỉnh" -> {"Cấp xã", "Cấp tỉnh"}."""
     return frozenset(p.strip() for p in clean(source).split(",") if p.strip())
@@ -467,6 +712,7 @@ class ParsedProcedure:
     steps: list[str]
     legal_basis: list[LegalBasisInfo]
     sources: dict[str, str] = dc_field(default_factory=dict)
+    receiver: Receiver = Receiver.WARD_DESK
 
 
 def parse_record(record: Any) -> ParsedProcedure:
@@ -483,10 +729,11 @@ def parse_record(record: Any) -> ParsedProcedure:
         raise RecordError(f"thủ tục {code} không có tên (ten_thu_tuc)")
     agency = clean(record.get("co_quan_thuc_hien")) or clean(record.get("co_quan_co_tham_quyen"))
     sources = {k: record[k] for k in SOURCE_FIELDS if isinstance(record.get(k), str) and record[k]}
+    levels = parse_levels(record.get("cap_thuc_hien", ""))
     return ParsedProcedure(
         code=code,
         name=name,
-        levels=parse_levels(record.get("cap_thuc_hien", "")),
+        levels=levels,
         kind=clean(record.get("loai_thu_tuc")),
         field=clean(record.get("linh_vuc")),
         ministry=clean(record.get("bo_nganh")),
@@ -497,9 +744,10 @@ def parse_record(record: Any) -> ParsedProcedure:
         source_url=clean(record.get("detail_url")),
         requirements=clean(record.get("yeu_cau_dieu_kien")) or None,
         result=parse_result(record.get("ket_qua_xu_ly", "")),
-        documents=parse_documents(record.get("thanh_phan_ho_so", "")),
+        documents=parse_documents(record.get("thanh_phan_ho_so", ""), name),
         channels=parse_channels(record.get("cach_thuc_thuc_hien", "")),
         steps=parse_steps(record.get("trinh_tu_thuc_hien", "")),
         legal_basis=parse_legal_basis(record.get("can_cu_phap_ly", "")),
         sources=sources,
+        receiver=parse_receiver(levels, one_line(agency)),
     )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from knowledge import fees
 from knowledge.db import REVISION_KEY, Database
 from knowledge.models import Alias, Document, Faq, LegalBasis, Meta, Procedure, Step, SubmissionChannel, Unit
 from knowledge.text import fold
@@ -16,11 +17,14 @@ from knowledge.types import (
     ChannelInfo,
     DocumentGroup,
     DocumentInfo,
+    DocumentRole,
     FaqInfo,
     KbStats,
     LegalBasisInfo,
+    OfficeInfo,
     ProcedureInfo,
     ProcedureSummary,
+    Receiver,
     UnitInfo,
 )
 
@@ -56,6 +60,7 @@ def _info_from_rows(r: Any, kids: dict[str, list[Any]]) -> ProcedureInfo:
                 forms=tuple(d["forms"] or ()),
                 section=d["section"],
                 source_text=d["source_text"],
+                role=_enum(DocumentRole, d["role"], DocumentRole.CORE),
             )
             for d in kids["documents"]
         ),
@@ -68,6 +73,7 @@ def _info_from_rows(r: Any, kids: dict[str, list[Any]]) -> ProcedureInfo:
                 fee_amount=c["fee_amount"],
                 fee_text=c["fee_text"],
                 description=c["description"],
+                fee=fees.from_json(c["fee_parts"]),
             )
             for c in kids["channels"]
         ),
@@ -80,7 +86,36 @@ def _info_from_rows(r: Any, kids: dict[str, list[Any]]) -> ProcedureInfo:
         active=r["active"],
         version=r["version"],
         sources=dict(r.get("sources") or {}),
+        receiver=_enum(Receiver, r["receiver"], Receiver.WARD_DESK),
     )
+
+
+def _enum(kind: Any, value: Any, fallback: Any) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        return fallback
+
+
+def _offices(data: Any) -> tuple[OfficeInfo, ...]:
+    """The unit's offices as stored (a list of {kind, name, address, hours, hotline})."""
+    out = []
+    for o in data if isinstance(data, list) else []:
+        if not isinstance(o, dict) or not o.get("name"):
+            continue
+        kind = _enum(Receiver, o.get("kind"), None)
+        if kind is None:
+            continue
+        out.append(
+            OfficeInfo(
+                kind=kind,
+                name=str(o["name"]),
+                address=str(o.get("address") or ""),
+                hours=str(o.get("hours") or ""),
+                hotline=str(o.get("hotline") or ""),
+            )
+        )
+    return tuple(out)
 
 
 def to_unit_info(u: Unit) -> UnitInfo:
@@ -94,6 +129,7 @@ def to_unit_info(u: Unit) -> UnitInfo:
         website=u.website,
         province=u.province,
         version=u.version,
+        offices=_offices(u.offices),
     )
 
 

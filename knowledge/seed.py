@@ -14,6 +14,7 @@ from knowledge.errors import ImportFileError
 from knowledge.importer import SHIPPED_NATIONAL, ImportReport, Progress, import_national
 from knowledge.models import Alias, Faq, FaqQuestion, Procedure, Unit
 from knowledge.text import fold
+from knowledge.types import Receiver
 
 DATA = Path(__file__).parent / "data"
 ALIASES = DATA / "aliases.yml"
@@ -90,32 +91,53 @@ def load_aliases(db: Database, path: Path = ALIASES) -> SeedReport:
 def load_units(db: Database, path: Path = UNITS) -> int:
     """Add units that do not exist yet; never overwrite what staff edited. Returns how many."""
     items = read_yaml(path, "units")
-    added = 0
+    added = filled = 0
     with db.session() as s:
-        have = set(s.scalars(select(Unit.code)))
+        have = {u.code: u for u in s.scalars(select(Unit))}
         for i, it in enumerate(items, start=1):
             code, name = str(it.get("code") or "").strip(), str(it.get("name") or "").strip()
             if not code or not name:
                 raise ImportFileError(f"{path}: đơn vị thứ {i} thiếu 'code' hoặc 'name'.")
+            offices = _offices(path, i, it.get("offices"))
             if code in have:
+                if offices and not have[code].offices:
+                    have[code].offices = offices  # not edited in the staff pages: filled once
+                    filled += 1
                 continue
-            s.add(
-                Unit(
-                    code=code,
-                    name=name,
-                    address=str(it.get("address") or ""),
-                    hours=str(it.get("hours") or ""),
-                    hotline=str(it.get("hotline") or ""),
-                    email=it.get("email"),
-                    website=it.get("website"),
-                    province=it.get("province"),
-                )
+            unit = Unit(
+                code=code,
+                name=name,
+                address=str(it.get("address") or ""),
+                hours=str(it.get("hours") or ""),
+                hotline=str(it.get("hotline") or ""),
+                email=it.get("email"),
+                website=it.get("website"),
+                province=it.get("province"),
+                offices=offices,
             )
-            have.add(code)
+            s.add(unit)
+            have[code] = unit
             added += 1
-        if added:
+        if added or filled:
             bump_revision(s)
     return added
+
+
+def _offices(path: Path, n: int, data: Any) -> list[dict[str, str]]:
+    """A unit's `offices:` list checked: each with a kind the assistant knows and a name."""
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise ImportFileError(f"{path}: 'offices' của đơn vị thứ {n} phải là một danh sách.")
+    kinds = {k.value for k in Receiver if k is not Receiver.HIGHER}
+    out = []
+    for j, o in enumerate(data, start=1):
+        if not isinstance(o, dict) or str(o.get("kind")) not in kinds or not str(o.get("name") or "").strip():
+            raise ImportFileError(
+                f"{path}: văn phòng thứ {j} của đơn vị thứ {n} cần 'kind' ({', '.join(sorted(kinds))}) và 'name'."
+            )
+        out.append({k: str(o.get(k) or "").strip() for k in ("kind", "name", "address", "hours", "hotline")})
+    return out
 
 
 def load_faqs(db: Database, path: Path = FAQS) -> int:

@@ -120,7 +120,7 @@ class NluEngine:
 
     def _result(self, text: str, norm: Normalized, match: Match, ranking: list[tuple[str, float]] | None) -> NluResult:
         if not ranking:  # nothing but spaces, emoji or symbols
-            return NluResult(text=text, intent=OUT_OF_SCOPE, confidence=1.0, procedure=None)
+            return NluResult(text=text, intent=OUT_OF_SCOPE, confidence=1.0, procedure=None, words=norm.text)
         intent, confidence = ranking[0]
         named = match.best is not None
         if OUT_OF_SCOPE not in self.classifier.labels:
@@ -142,6 +142,10 @@ class NluEngine:
             candidates=match.candidates,
             intent_ranking=tuple(ranking[:5]),
             names_procedure=match.content_words > 0,
+            words=norm.text,
+            key=norm.key,
+            named=match.best,
+            coverage=match.coverage,
         )
 
     # --- training and persistence ------------------------------------------------------

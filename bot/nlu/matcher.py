@@ -61,6 +61,10 @@ HEAD_SPREAD = 1
 HEAD_MIN_WORDS = 4
 """Content syllables a shortened name must keep: "xét trợ cấp" is in one name only, yet names
 nothing on its own."""
+SIBLING_OVERLAP = 0.45
+"""Two official names whose shared weight is at least this share of the smaller one are
+siblings: "cấp đổi thẻ căn cước" and "cấp lại thẻ căn cước" (0.5) are, "đăng ký kết hôn" and
+"đăng ký khai sinh kết hợp nhận cha, mẹ, con" (0.29) are not."""
 SHORTLIST = 300
 """Variants kept for ranking after the first score."""
 POOL = 8
@@ -443,6 +447,17 @@ class Match:
     """(share of the best name the question mentions, share of the question the name explains)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """How well a question names one given procedure."""
+
+    score: float
+    """The hand-tuned score `match` ranks by without a re-ranker (0 when the question shares
+    nothing with its names)."""
+    explained: float
+    """Share of the question's own content weight its names explain (0-1)."""
+
+
 class ProcedureMatcher:
     """Built once from the catalog; `match()` is the per-message call."""
 
@@ -528,6 +543,13 @@ class ProcedureMatcher:
                     kinds.append(kind)
         self.derived = np.array(derived)
         self.kind = np.array(kinds, dtype=np.int8)
+        # each procedure's first variant is its official name (own_keys starts with it)
+        first: dict[int, int] = {}
+        for v, owner in enumerate(variant_owner):
+            first.setdefault(owner, v)
+        self.name_variant = np.array([first.get(i, -1) for i in range(len(self.entries))], dtype=np.int64)
+        self._index = {e.code: i for i, e in enumerate(self.entries)}
+        self._siblings: dict[str, dict[str, float]] = {}
         self.variant_keys = variant_keys
         self.variant_owner = np.array(variant_owner, dtype=np.int32)
         self.foreign = np.array([1.0 if " nuoc ngoai" in f" {k}" else 0.0 for k in variant_keys])
@@ -600,6 +622,41 @@ class ProcedureMatcher:
         weights = np.concatenate([self._columns.data[a:b] for a, b in zip(starts, ends, strict=True)])
         return np.bincount(rows, weights=weights, minlength=len(self.variant_keys))
 
+    def says_core(self, key: str, variant: str, heads: frozenset[str] = frozenset()) -> bool:
+        """The question says the rarest word or word pair of a name or alias (`Candidate.matched`),
+        its opening words (`heads`, such as "đăng ký") aside: "còn kết hôn thì sao" says "kết hôn"
+        of "đăng ký kết hôn"; "nếu làm lại do bị mất" matches "làm lại sổ đỏ bị mất" without its
+        "sổ đỏ" (the "do" it has means "because")."""
+        words = variant.split()
+        if len(words) > 2 and f"{words[0]} {words[1]}" in heads:
+            words = words[2:]
+        feats = [f for f in self._features(words) if f in self.vocab]
+        if not feats:
+            return False
+        core = max(feats, key=lambda f: self.weights[self.vocab[f]])
+        return core in self._features(self._correct(key.split()))
+
+    def name_heads(self, min_names: int) -> frozenset[str]:
+        """The word pairs at least `min_names` official names open with ("cap giay", "dang ky")."""
+        counts: dict[str, int] = {}
+        for v in self.name_variant:
+            words = self.variant_keys[int(v)].split() if v >= 0 else []
+            if len(words) >= 2:
+                head = f"{words[0]} {words[1]}"
+                counts[head] = counts.get(head, 0) + 1
+        return frozenset(h for h, n in counts.items() if n >= min_names)
+
+    def phrases(self, key: str) -> set[str]:
+        """The pairs of content words in a folded text that procedure names use (features of
+        the catalog): what a turn says in the vocabulary of names, question words left out."""
+        words = key.split()
+        stop = self.stop.mask(words)
+        return {
+            pair
+            for i in range(len(words) - 1)
+            if not (stop[i] or stop[i + 1]) and (pair := f"{words[i]} {words[i + 1]}") in self.vocab
+        }
+
     def content_words(self, words: list[str]) -> int:
         return sum(1 for s in self.stop.mask(words) if not s)
 
@@ -609,24 +666,25 @@ class ProcedureMatcher:
         pool = self.pool(key)
         if pool.empty:
             return Match((), None, None, pool.content_words)
+        probs: list[float | None]
         if self.reranker is None:
             order = list(range(len(pool.owners)))  # already by hand-tuned total
-            scores = [float(t) for t in pool.totals]
+            probs = [None] * len(order)
             top = order[0]
             sure = pool.scores[top] >= ABSTAIN_BELOW or bool(pool.verbatim_long[top])
         else:
-            probs = self.reranker.predict(pool.features())
-            order = sorted(range(len(probs)), key=lambda i: -probs[i])
-            scores = [float(p) for p in probs]
+            predicted = self.reranker.predict(pool.features())
+            order = sorted(range(len(predicted)), key=lambda i: -predicted[i])
+            probs = [round(float(p), 4) for p in predicted]
             top = order[0]
-            sure = probs[top] >= self.reranker.threshold
+            sure = bool(predicted[top] >= self.reranker.threshold)
         candidates = tuple(
             Candidate(
                 code=self.entries[pool.owners[i]].code,
                 name=self.entries[pool.owners[i]].name,
-                score=round(min(max(scores[i], 0.0), 1.0), 4),
+                score=round(min(max(float(pool.totals[i]), 0.0), 1.0), 4),
                 matched=self.variant_keys[pool.variants[i]],
-                match_score=round(float(pool.totals[i]), 4),
+                probability=probs[i],
             )
             for i in order[:limit]
         )
@@ -639,11 +697,13 @@ class ProcedureMatcher:
         coverage = (float(pool.name_cov[top]), float(pool.question_cov[top]))
         return Match(candidates, best, span, pool.content_words, coverage)
 
-    def pool(self, key: str, exclude: frozenset[int] = frozenset(), size: int = POOL) -> Pool:
+    def pool(
+        self, key: str, exclude: frozenset[int] = frozenset(), size: int = POOL, only: frozenset[int] | None = None
+    ) -> Pool:
         """The `size` procedures with the best hand-tuned score for a folded key, best first,
         with what the re-ranker needs to know about each. `exclude` (procedure positions) leaves
         procedures out as if the catalog lacked them: training questions about a procedure we
-        pretend is missing teach the re-ranker when to abstain."""
+        pretend is missing teach the re-ranker when to abstain. `only` keeps just those."""
         padded = f" {key} "
         raw = key.split()
         words = self._correct(raw)
@@ -678,8 +738,10 @@ class ProcedureMatcher:
         hit = np.nonzero(all_overlap)[0]
         if exclude:
             hit = hit[~np.isin(self.variant_owner[hit], np.fromiter(exclude, dtype=np.int32))]
-            if not len(hit):
-                return Pool.nothing(context)
+        if only is not None:
+            hit = hit[np.isin(self.variant_owner[hit], np.fromiter(only, dtype=np.int32))]
+        if not len(hit):
+            return Pool.nothing(context)
         overlap, own_overlap = all_overlap[hit], self._overlap(sorted(own))[hit]
         name_cov = overlap / self.row_weight[hit]
         # Tversky index: shared weight against what the name adds and what the question leaves
@@ -757,6 +819,45 @@ class ProcedureMatcher:
             age_conflict=conflict[chosen],
             action_conflict=action_conflict[chosen],
         )
+
+    def fits(self, key: str, codes: Sequence[str]) -> dict[str, Fit]:
+        """How well the question names each of `codes`, whatever else ranks above them: lets a
+        caller weigh a few procedures it already has in mind, such as the one a conversation is
+        about and its siblings. Procedures sharing nothing with the question get Fit(0, 0)."""
+        out = dict.fromkeys(codes, Fit(0.0, 0.0))
+        wanted = {self._index[c]: c for c in codes if c in self._index}
+        if not wanted:
+            return out
+        pool = self.pool(key, only=frozenset(wanted), size=len(wanted))
+        for i, owner in enumerate(pool.owners):
+            code = wanted[int(owner)]
+            out[code] = Fit(round(min(float(pool.totals[i]), 1.0), 4), float(pool.question_cov[i]))
+        return out
+
+    def siblings(self, code: str) -> dict[str, float]:
+        """Procedures whose official name shares most of its weighted words with this one's
+        (as a share of the smaller name), with that share: the variants of one family, such as
+        "đăng ký khai sinh", "đăng ký lại khai sinh" and "đăng ký khai sinh có yếu tố nước ngoài"."""
+        cached = self._siblings.get(code)
+        if cached is not None:
+            return cached
+        i = self._index.get(code)
+        if i is None or self.name_variant[i] < 0:
+            return {}
+        v = int(self.name_variant[i])
+        feats = sorted(self.vocab[f] for f in self._features(self.variant_keys[v].split()) if f in self.vocab)
+        named = np.nonzero(self.name_variant >= 0)[0]
+        names = self.name_variant[named]
+        shared = self._overlap(feats)[names]
+        overlap = shared / np.minimum(self.row_weight[v], self.row_weight[names])
+        found = {
+            self.entries[int(j)].code: round(float(o), 4)
+            for j, o in zip(named, overlap, strict=True)
+            if o >= SIBLING_OVERLAP and j != i
+        }
+        if len(self._siblings) < 10_000:
+            self._siblings[code] = found
+        return found
 
     def _span(self, words: list[str], variant: str) -> tuple[int, int] | None:
         """Where the matched name stands in the question: the densest run of its words."""

@@ -58,12 +58,14 @@ class Candidate:
     code: str
     name: str
     score: float
-    """0-1: how sure the matcher is that the question is about this procedure (the re-ranker's
-    calibrated probability; the hand-tuned score when no re-ranker is trained)."""
+    """0-1: how well the question names this procedure (the matcher's overlap score: Tversky
+    index, bonuses and priors)."""
     matched: str = ""
     """The name or alias that matched best."""
-    match_score: float = 0.0
-    """The hand-tuned overlap score (Tversky index, bonuses and priors) behind `score`."""
+    probability: float | None = None
+    """0-1: the re-ranker's calibrated probability that the question is about this procedure;
+    candidates are ordered by it and the matcher abstains below its threshold (None when no
+    re-ranker is trained: then they are ordered by `score`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,16 @@ class NluResult:
     """Every intent with its probability, best first."""
     names_procedure: bool = False
     """True when the text mentions some concrete procedure, known or not."""
+    words: str = ""
+    """The normalized text (lower case, abbreviations expanded, diacritics kept)."""
+    key: str = ""
+    """`words` without diacritics: what the matcher reads."""
+    named: Candidate | None = None
+    """The procedure the matcher is sure the text names, whatever the intent (`procedure` is
+    None for conversation intents)."""
+    coverage: tuple[float, float] = (0.0, 0.0)
+    """For the best candidate: (share of its name the text mentions, share of the text's own
+    content its name explains) — how much of the turn a procedure name accounts for."""
 
     def to_json(self) -> dict[str, object]:
         """The `motcua parse` line of DESIGN.md."""

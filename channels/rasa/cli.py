@@ -44,9 +44,10 @@ def actions(settings: Settings, host: str, port: int) -> None:
         from rasa_sdk.endpoint import create_app
     except ImportError as exc:  # the optional extra is not installed
         raise click.ClickException("Cần rasa-sdk: pip install '.[rasa]'") from exc
-    from channels.rasa.actions import Knowledge, build_executor
+    from bot.assistant import build_assistant
+    from channels.rasa.actions import build_executor
 
-    _db, repo = open_repository(settings, announce=lambda m: click.echo(m, err=True))
-    app = create_app(build_executor(Knowledge(settings, repo)), cors_origins=None)
+    assistant = build_assistant(settings, announce=lambda m: click.echo(m, err=True))
+    app = create_app(build_executor(assistant), cors_origins=None)
     click.echo(f"Máy chủ hành động: http://{host}:{port}/webhook", err=True)
     app.run(host=host, port=port, single_process=True, access_log=False, motd=False)

@@ -120,7 +120,10 @@ def domain_file(responses: Responses, unit: UnitInfo | None) -> str:
                 "type": "text",
                 "influence_conversation": False,
                 "mappings": [{"type": "from_entity", "entity": "procedure"}],
-            }
+            },
+            # The assistant's dialogue state (bot.dialogue.DialogueState as JSON), set by our
+            # actions so every turn is decided by the same policy as on our own channels.
+            "dialogue_state": {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]},
         },
         "responses": {name: [{"text": text}] for name, text in texts.items()},
         "actions": action_names(),

@@ -4,6 +4,7 @@ No dialogue logic here: the assistant decides what to say."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 from typing import Any
@@ -24,6 +25,7 @@ from telegram.request import BaseRequest
 
 from bot import payloads
 from bot.assistant import Assistant
+from bot.render import button_title, item_lines
 from bot.settings import Settings
 from bot.types import IncomingMessage, Reply
 
@@ -41,16 +43,41 @@ NOT_TEXT = "Xin lỗi, hiện tôi chỉ đọc được tin nhắn chữ. Anh/c
 EDITED = "Tôi đã nhận tin nhắn được sửa. Để hỏi tiếp, anh/chị vui lòng gửi tin nhắn mới."
 
 
+BUTTON_TITLE = 64
+"""Longer button titles are cut at a word: Telegram shows a long one cut anyway."""
+
+
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """Buttons as an inline keyboard, two per row; a payload too long for Telegram is left out."""
     buttons = [
-        InlineKeyboardButton(b.title[:64], callback_data=b.payload)
+        InlineKeyboardButton(button_title(b.title, BUTTON_TITLE), callback_data=b.payload)
         for b in reply.buttons
         if len(b.payload.encode("utf-8")) <= CALLBACK_LIMIT
     ]
     if not buttons:
         return None
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def html_text(reply: Reply) -> str:
+    """The reply in Telegram's HTML: the title and section headings bold, numbered or bulleted
+    items, the page as a "Xem đầy đủ" link; everything else escaped, so a "<" in a record or
+    a staff answer is shown, never parsed."""
+    if not reply.sections:
+        return html.escape(reply.text, quote=False)
+    lines = [f"<b>{html.escape(reply.title, quote=False)}</b>"] if reply.title else []
+    for section in reply.sections:
+        if section.heading:
+            lines.append(f"<b>{html.escape(section.heading, quote=False)}</b>")
+        lines += [html.escape(line, quote=False) for line in item_lines(section, section.items, whole=False)]
+    if reply.cut and reply.link:
+        lines.append(f'<a href="{html.escape(reply.link, quote=True)}">Xem đầy đủ</a>')
+    return "\n".join(lines)
+
+
+def render(reply: Reply) -> dict[str, Any]:
+    """The sendMessage arguments for one reply."""
+    return {"text": html_text(reply), "parse_mode": "HTML", "reply_markup": keyboard(reply)}
 
 
 class TelegramAdapter:
@@ -95,7 +122,7 @@ class TelegramAdapter:
         msg = IncomingMessage(channel=CHANNEL, sender=str(chat.id), text=text)
         turn = await self.respond(msg)
         for reply in turn.replies:
-            await self.application.bot.send_message(chat.id, reply.text, reply_markup=keyboard(reply))
+            await self.application.bot.send_message(chat.id, **render(reply))
 
     async def say(self, update: Update, text: str) -> None:
         if update.effective_chat is not None:

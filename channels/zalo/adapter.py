@@ -15,12 +15,18 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from bot.assistant import Assistant
+from bot.render import BUDGETS, button_title
 from bot.settings import Settings
 from bot.types import IncomingMessage, Reply
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "zalo"
+TEXT_LIMIT = BUDGETS[CHANNEL].chars
+"""Zalo OA refuses text messages over 2,000 characters (the length budget keeps answers under)."""
+BUTTON_TITLE = 100
+BUTTONS = 5
+"""A Zalo OA message template holds at most five buttons."""
 NOT_TEXT = "Xin lỗi, hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng gõ câu hỏi về thủ tục hành chính."
 NON_TEXT_EVENTS = {
     "user_send_image",
@@ -77,14 +83,20 @@ class ZaloAdapter:
         return None
 
     def render(self, user_id: str, reply: Reply) -> dict[str, Any]:
-        message: dict[str, Any] = {"text": reply.text}
+        """The OA message for one reply: the text within Zalo's limit (cut at a line when a
+        reply that is no answer, such as a long staff FAQ, exceeds it) and up to five buttons."""
+        text = reply.text
+        if len(text) > TEXT_LIMIT:
+            cut = text.rfind("\n", 0, TEXT_LIMIT - 2)
+            text = text[: cut if cut > TEXT_LIMIT // 2 else TEXT_LIMIT - 2].rstrip() + "\n…"
+        message: dict[str, Any] = {"text": text}
         if reply.buttons:
             message["attachment"] = {
                 "type": "template",
                 "payload": {
                     "buttons": [
-                        {"title": b.title[:100], "type": "oa.query.hide", "payload": b.payload}
-                        for b in reply.buttons[:5]
+                        {"title": button_title(b.title, BUTTON_TITLE), "type": "oa.query.hide", "payload": b.payload}
+                        for b in reply.buttons[:BUTTONS]
                     ]
                 },
             }

@@ -15,7 +15,7 @@ import yaml
 
 from bot.nlu.types import ASPECT_INTENTS, INTENTS
 from bot.responses import load as load_responses
-from channels.rasa.actions import Knowledge, build_executor
+from channels.rasa.actions import build_executor
 from channels.rasa.export import action_names, export_project
 from knowledge.repository import Repository
 from tests.live_server import free_port
@@ -72,7 +72,7 @@ def test_every_intent_has_examples_and_entities_are_codes(project: Path, full_sq
     assert len(annotated) > 100
 
 
-def test_domain_rules_and_stories_agree(project: Path, full_sqlite) -> None:
+def test_domain_rules_and_stories_agree(project: Path, full_sqlite, nlu_engine) -> None:
     domain = load(project, "domain.yml")
     known = set(domain["actions"]) | set(domain["responses"])
     for name in ("data/rules.yml", "data/stories.yml"):
@@ -84,19 +84,22 @@ def test_domain_rules_and_stories_agree(project: Path, full_sqlite) -> None:
                     assert step["action"] in known, (name, step)
                 if "intent" in step:
                     assert step["intent"] in set(domain["intents"]) | {"nlu_fallback"}
-    executor = build_executor(Knowledge(_settings(full_sqlite), Repository(full_sqlite)))
+    executor = build_executor(_assistant(full_sqlite, nlu_engine))
     served = {a.name for a in executor.list_actions()}
     assert set(domain["actions"]) <= served
     assert set(domain["actions"]) == set(action_names())
 
 
-def _settings(db):
+def _assistant(db, engine):
+    from bot.assistant import Assistant
     from bot.settings import Settings
 
-    return Settings.from_env({"MOTCUA_DATABASE_URL": db.url})
+    return Assistant(Settings.from_env({"MOTCUA_DATABASE_URL": db.url}), db, engine)
 
 
-def _request(action: str, text: str, slot: str | None = None, entities: list | None = None) -> dict:
+def _request(
+    action: str, text: str, slot: str | None = None, entities: list | None = None, state: dict | None = None
+) -> dict:
     return {
         "next_action": action,
         "sender_id": "rasa-user",
@@ -104,7 +107,7 @@ def _request(action: str, text: str, slot: str | None = None, entities: list | N
         "domain": {},
         "tracker": {
             "sender_id": "rasa-user",
-            "slots": {"procedure": slot},
+            "slots": {"procedure": slot, "dialogue_state": state},
             "latest_message": {
                 "text": text,
                 "intent": {"name": action[len("action_") :], "confidence": 0.9},
@@ -120,9 +123,9 @@ def _request(action: str, text: str, slot: str | None = None, entities: list | N
 
 
 @pytest.fixture(scope="module")
-def action_server(full_sqlite):
+def action_server(full_sqlite, trained_model):
     port = free_port()
-    env = {**os.environ, "MOTCUA_DATABASE_URL": full_sqlite.url}
+    env = {**os.environ, "MOTCUA_DATABASE_URL": full_sqlite.url, "MOTCUA_MODEL_PATH": str(trained_model)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "actions", "--port", str(port)],
         env=env,
@@ -176,7 +179,34 @@ def test_unknown_procedure_is_not_answered_with_another(action_server: str) -> N
         action_server + "/webhook",
         json=_request("action_ask_documents", "hồ sơ thông báo tập trung kinh tế gồm gì", slot="1.001193"),
     )
-    assert "thủ tục nào" in r.json()["responses"][0]["text"]
+    body = r.json()
+    assert "chưa có thông tin chính xác" in body["responses"][0]["text"]
+    assert {"event": "slot", "timestamp": None, "name": "procedure", "value": None} in body["events"]
+
+
+def _slots(body: dict) -> dict:
+    return {e["name"]: e["value"] for e in body["events"] if e["event"] == "slot"}
+
+
+def test_a_conversation_through_rasa_follows_the_same_policy(action_server: str) -> None:
+    """Follow-up, refinement and switch, with the state carried in Rasa's tracker slot."""
+    turns = [
+        ("action_ask_documents", "đăng ký kết hôn cần giấy tờ gì", "1.000894"),
+        ("action_ask_where", "nop o dau", "1.000894"),
+        ("action_ask_overview", "chồng em là người Hàn Quốc", "2.000806"),
+        ("action_ask_fee", "con le phi bao nhieu", "2.000806"),
+        ("action_ask_overview", "còn khai sinh thì sao", "1.001193"),
+    ]
+    state = None
+    for action, text, code in turns:
+        body = httpx.post(action_server + "/webhook", json=_request(action, text, state=state)).json()
+        slots = _slots(body)
+        assert slots["procedure"] == code, (text, body["responses"][0]["text"][:200])
+        state = slots["dialogue_state"]
+        assert state["v"] == 2 and state["procedure"] == code
+    # the switch kept the aspect asked before it (fee), as on every other channel
+    assert state["aspect"] == "ask_fee"
+    assert "Phí, lệ phí thủ tục đăng ký khai sinh" in body["responses"][0]["text"]
 
 
 def test_unknown_action_is_a_clear_error(action_server: str) -> None:

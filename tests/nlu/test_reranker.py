@@ -106,9 +106,10 @@ def test_abstains_on_procedures_the_records_lack(engine, text: str) -> None:
     assert r.names_procedure
 
 
-def test_candidate_scores_are_probabilities_best_first(engine) -> None:
+def test_candidates_are_ordered_by_probability(engine) -> None:
     r = engine.parse("đăng ký khai sinh cho con")
-    scores = [c.score for c in r.candidates]
-    assert scores == sorted(scores, reverse=True) and all(0.0 <= s <= 1.0 for s in scores)
+    probs = [c.probability for c in r.candidates]
+    assert all(p is not None and 0.0 <= p <= 1.0 for p in probs)
+    assert probs == sorted(probs, reverse=True)  # type: ignore[type-var]
     assert r.procedure is not None and r.procedure.code == "1.001193"
-    assert all(c.match_score > 0 for c in r.candidates)
+    assert all(0.0 <= c.score <= 1.0 for c in r.candidates)

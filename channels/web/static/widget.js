@@ -47,13 +47,13 @@
     ".mc-title{flex:1;font-weight:600}.mc-sub{font-size:12px;opacity:.9;font-weight:400}",
     ".mc-close{background:transparent;border:0;color:#fff;font-size:24px;cursor:pointer;line-height:1;padding:4px 8px}",
     ".mc-log{flex:1;overflow-y:auto;padding:12px;background:#eef0f3;display:flex;flex-direction:column;gap:8px}",
-    ".mc-msg{max-width:82%;padding:8px 12px;border-radius:16px;white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere}",
+    ".mc-msg{max-width:82%;padding:8px 12px;border-radius:16px;white-space:pre-wrap;overflow-wrap:break-word}",
     ".mc-bot{background:#fff;color:#1c1e21;align-self:flex-start;border-bottom-left-radius:4px;box-shadow:0 1px 1px rgba(0,0,0,.06)}",
     ".mc-user{background:var(--mc);color:#fff;align-self:flex-end;border-bottom-right-radius:4px}",
     ".mc-msg a{color:inherit;text-decoration:underline}",
     ".mc-chips{display:flex;flex-wrap:wrap;gap:6px;padding:8px 12px;background:#fff;border-top:1px solid #e4e6eb}",
     ".mc-chips:empty{display:none}",
-    ".mc-chip{border:1px solid var(--mc);color:var(--mc);background:#fff;border-radius:16px;padding:5px 12px;cursor:pointer;font-size:14px}",
+    ".mc-chip{border:1px solid var(--mc);color:var(--mc);background:#fff;border-radius:16px;padding:5px 12px;cursor:pointer;font-size:14px;max-width:100%;white-space:normal;text-align:left;overflow-wrap:normal;word-break:normal}",
     ".mc-chip:hover{background:var(--mc);color:#fff}",
     ".mc-typing{align-self:flex-start;background:#fff;border-radius:16px;padding:10px 14px;display:none}",
     ".mc-typing span{display:inline-block;width:7px;height:7px;margin:0 2px;background:#8a8d91;border-radius:50%;animation:mc-b 1.2s infinite}",
@@ -63,7 +63,7 @@
     ".mc-input{flex:1;resize:none;border:1px solid #ccd0d5;border-radius:20px;padding:9px 14px;font:inherit;max-height:100px}",
     ".mc-send{border:0;background:var(--mc);color:#fff;border-radius:20px;padding:0 16px;cursor:pointer;font-weight:600}",
     ".mc-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}",
-    "@media (max-width:480px){.mc-root.mc-open{right:0;bottom:0;left:0;top:0}.mc-open .mc-panel{width:100vw;height:100%;max-height:none;border-radius:0;margin:0}.mc-open .mc-launch{display:none}}"
+    "@media (max-width:480px){.mc-root.mc-open{right:0;bottom:0;left:0;top:0}.mc-open .mc-panel{width:100vw;height:100%;max-height:none;border-radius:0;margin:0}.mc-open .mc-launch{display:none}.mc-bot{max-width:92%}.mc-log{padding:10px}}"
   ].join("\n");
 
   function el(tag, cls, text) {
@@ -119,12 +119,15 @@
   root.appendChild(panel); root.appendChild(launch);
   log.appendChild(typing);
 
+  var PAGE = /\/thu-tuc\/(\d+\.\d{6})$/;
   function linkify(node, text) {
-    // Text only: URLs become links built from text nodes, never HTML from the message.
+    // Text only: URLs become links built from text nodes, never HTML from the message. A link
+    // to a procedure page reads "trang thủ tục 1.001193" rather than its whole address.
     var re = /(https?:\/\/[^\s<>"]+)/g, last = 0, m;
     while ((m = re.exec(text)) !== null) {
       node.appendChild(document.createTextNode(text.slice(last, m.index)));
-      var a = el("a", null, m[1]);
+      var page = PAGE.exec(m[1]);
+      var a = el("a", null, page ? "trang thủ tục " + page[1] : m[1]);
       a.href = m[1]; a.target = "_blank"; a.rel = "noopener noreferrer";
       node.appendChild(a);
       last = m.index + m[1].length;
@@ -136,29 +139,50 @@
     var b = el("div", "mc-msg " + (from === "user" ? "mc-user" : "mc-bot"));
     if (from === "user") b.textContent = text; else linkify(b, text);
     log.insertBefore(b, typing);
-    log.scrollTop = log.scrollHeight;
+    return b;
+  }
+
+  function toBottom() { log.scrollTop = log.scrollHeight; }
+
+  function showAnswer(first) {
+    // A long answer is read from its start: its first bubble goes to the top of the log. An
+    // answer that fits the log ends it, as any chat does.
+    if (!first) { toBottom(); return; }
+    var start = first.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop;
+    if (log.scrollHeight - start <= log.clientHeight) toBottom();
+    else log.scrollTop = Math.max(0, start - 8);
   }
 
   function showChips(buttons) {
     chips.textContent = "";
     (buttons || []).slice(0, 10).forEach(function (b) {
       if (!b || typeof b.title !== "string" || typeof b.payload !== "string") return;
+      // The whole title, wrapped if long (never cut), and echoed whole when clicked.
       var c = el("button", "mc-chip", b.title);
       c.type = "button";
+      c.title = b.title;
       c.addEventListener("click", function () { ask(b.payload, b.title); });
       chips.appendChild(c);
     });
   }
 
+  var latest = null;  // the first bubble of the last answer, shown from its start on opening
   function render() {
     Array.prototype.slice.call(log.querySelectorAll(".mc-msg")).forEach(function (n) { n.remove(); });
-    state.history.forEach(function (h) { bubble(h.from, h.text); });
+    var lastAnswer = null, afterUser = true;
+    state.history.forEach(function (h) {
+      var b = bubble(h.from, h.text);
+      if (h.from === "bot" && afterUser) lastAnswer = b;
+      afterUser = h.from === "user";
+    });
     var lastBot = null;
     for (var i = state.history.length - 1; i >= 0; i--) {
       if (state.history[i].from === "bot") { lastBot = state.history[i]; break; }
       if (state.history[i].from === "user") break;
     }
     showChips(lastBot ? lastBot.buttons : []);
+    latest = lastAnswer;
+    showAnswer(latest);
   }
 
   function remember(from, text, buttons) {
@@ -167,17 +191,33 @@
     save();
   }
 
+  // Messages typed while an answer is on its way wait here and go out in order: none is lost.
+  var queue = [];
   var busy = false;
-  function ask(message, shown) {
+
+  function ask(message, shown, silent) {
     message = (message || "").trim();
-    if (!message || busy) return;
+    if (!message) return;
+    if (!silent) {
+      bubble("user", shown || message);
+      remember("user", shown || message);
+      toBottom();
+    }
+    queue.push(message);
+    if (!busy) next();
+  }
+
+  function next() {
+    var message = queue.shift();
+    if (message === undefined) {
+      busy = false;
+      typing.style.display = "none";
+      return;
+    }
     busy = true;
-    send.disabled = true;
-    bubble("user", shown || message);
-    remember("user", shown || message);
     showChips([]);
     typing.style.display = "block";
-    log.scrollTop = log.scrollHeight;
+    toBottom();
     var body = JSON.stringify({ sender: state.sender, message: message, metadata: { unit: cfg.unit, source: "widget" } });
     fetch(cfg.server + "/webhooks/rest/webhook", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: body
@@ -188,23 +228,29 @@
       if (!Array.isArray(replies) || !replies.length) {
         replies = [{ text: "Xin lỗi, tôi chưa có câu trả lời. Anh/chị vui lòng hỏi lại theo cách khác." }];
       }
-      var buttons = [];
+      var buttons = [], first = null;
       replies.forEach(function (r) {
-        if (r && typeof r.text === "string" && r.text) { bubble("bot", r.text); }
+        if (r && typeof r.text === "string" && r.text) {
+          var b = bubble("bot", r.text);
+          first = first || b;
+          latest = first;
+        }
         buttons = (r && Array.isArray(r.buttons)) ? r.buttons : buttons;
         remember("bot", (r && r.text) || "", (r && r.buttons) || []);
       });
-      showChips(buttons);
-      log.scrollTop = log.scrollHeight;
+      if (!queue.length) showChips(buttons);
+      typing.style.display = queue.length ? "block" : "none";
+      showAnswer(first);
     }).catch(function () {
       var t = "Không kết nối được máy chủ. Anh/chị vui lòng thử lại sau ít phút.";
       bubble("bot", t);
       remember("bot", t, []);
+      toBottom();
     }).then(function () {
-      typing.style.display = "none";
+      if (queue.length) { next(); return; }
       busy = false;
-      send.disabled = false;
-      input.focus();
+      typing.style.display = "none";
+      if (root.classList.contains("mc-open")) input.focus({ preventScroll: true });
     });
   }
 
@@ -212,7 +258,7 @@
     root.classList.toggle("mc-open", flag);
     launch.setAttribute("aria-expanded", flag ? "true" : "false");
     state.open = flag; save();
-    if (flag) { log.scrollTop = log.scrollHeight; input.focus(); } else { launch.focus(); }
+    if (flag) { showAnswer(latest); input.focus({ preventScroll: true }); } else { launch.focus(); }
   }
 
   launch.addEventListener("click", function () { open(true); });
@@ -226,19 +272,19 @@
   function start() {
     document.body.appendChild(root);
     render();
-    if (!state.history.length) {
-      var hello = "Xin chào! Tôi có thể giúp gì về thủ tục hành chính? Ví dụ: \"làm giấy khai sinh cần gì?\"";
-      bubble("bot", hello);
-      remember("bot", hello, []);
-    }
     var code = new URLSearchParams(window.location.search).get("p");
     if (code && /^\d+\.\d{6}$/.test(code) && state.deepLink !== code) {
-      // Opened from a QR code at the desk: start on that procedure.
+      // Opened from a QR code at the desk: start on that procedure. The citizen typed
+      // nothing, so no question bubble is shown.
       state.deepLink = code; save();
       open(true);
-      ask("/ask_overview{\"procedure\":\"" + code + "\"}", "Thủ tục mã " + code);
-    } else if (state.open) {
-      open(true);
+      ask("/ask_overview{\"procedure\":\"" + code + "\"}", null, true);
+    } else {
+      if (!state.history.length) {
+        // An empty chat opens with the greeting and the most asked procedures as chips.
+        ask("/greet", null, true);
+      }
+      if (state.open) open(true);
     }
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
