@@ -133,7 +133,8 @@ def main() -> None:
         print("Procedure decision over the same intent classifier (evaluation sets, never trained on):")
         print(header("matcher"))
         shipped = chosen.reranker
-        kinds: list[tuple[str, object]] = [("hand-tuned score (no re-ranker)", None)]
+        hand = "hand-tuned score (no re-ranker)" + (" (chosen)" if RERANKER is None else "")
+        kinds: list[tuple[str, object]] = [(hand, None)]
         for kind in ("logreg", "hgb"):
             if kind == RERANKER and shipped is not None:
                 kinds.append((f"re-ranker {kind} (chosen)", shipped))

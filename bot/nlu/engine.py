@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path(__file__).parent / "data"
 MODEL_FORMAT = 2
-RERANKER = "hgb"
-"""The re-ranker kind kept after measurement (`benchmarks/nlu.py`; README, NLU section)."""
+RERANKER: str | None = None
+"""The procedure decision kept after measurement (`benchmarks/nlu.py`; README, NLU section):
+None keeps the hand-tuned score; "hgb" or "logreg" train the learned re-ranker with the model
+(`motcua nlu train --reranker hgb`)."""
 CONFIDENCE_THRESHOLD = 0.2
 """Below this probability the message is out of scope, whatever the classifier's best guess."""
 OUT_OF_SCOPE_DOUBT = 0.4
@@ -247,7 +249,7 @@ def train_reranker(
     matcher: ProcedureMatcher,
     catalog: Sequence[CatalogEntry],
     normalizer: Normalizer,
-    kind: str = RERANKER,
+    kind: str = "hgb",
     templates: Path = TEMPLATES,
     examples: Sequence[Example] | None = None,
 ) -> tuple[Reranker, rerank_data.RerankReport]:

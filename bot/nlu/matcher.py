@@ -65,6 +65,8 @@ SIBLING_OVERLAP = 0.45
 """Two official names whose shared weight is at least this share of the smaller one are
 siblings: "cấp đổi thẻ căn cước" and "cấp lại thẻ căn cước" (0.5) are, "đăng ký kết hôn" and
 "đăng ký khai sinh kết hợp nhận cha, mẹ, con" (0.29) are not."""
+OPENING_NAMES = 20
+"""A word pair this many official names open with ("đăng ký", "cấp giấy") is their opening."""
 SHORTLIST = 300
 """Variants kept for ranking after the first score."""
 POOL = 8
@@ -245,6 +247,8 @@ FEATURES: tuple[str, ...] = (
     "question_cov",  # share of the question's weight the name explains
     "shared",  # log1p of the weight both have
     "missing",  # log1p of the name's weight the question does not mention
+    "missing_core",  # the same without the opening words many names share ("đăng ký", "cấp giấy"):
+    # "lệ phí kết hôn" leaves out only what "đăng ký kết hôn" shares with a hundred names
     "unexplained",  # log1p of the question's weight the name leaves out
     "verbatim",  # the name or alias is written word for word in the question
     "verbatim_long",  # ... and has two or more content words and is not a shortened name
@@ -282,11 +286,21 @@ FEATURES: tuple[str, ...] = (
 
 FORK_RUN = 2
 """Words a shared run must have before what follows it counts as a fork."""
+FORK_PENALTY = 0.1
+"""A name that forks from the question (see `forks`) scores this much less."""
 
 
-def forks(question: list[str], name: list[str], stop: QuestionWords) -> float:
-    """1.0 when, after the longest run of words the question and the name share (at least
-    FORK_RUN), the next content word differs on both sides and the name's is not said anywhere."""
+FORK_SKIP = frozenset(
+    ["voi", "cua", "cho", "ve", "tai", "theo", "trong", "khi", "co", "tu", "va", "hoac", "do", "de", "bang", "vi"]
+)
+"""Function words skipped when reading what a question or a name goes on with."""
+
+
+def forks(question: list[str], name: list[str], stop: QuestionWords, said: frozenset[str] = frozenset()) -> float:
+    """1.0 when, after the longest run of words the question and the name share (with at least
+    FORK_RUN content words), both go on with a content word the other side does not have at
+    all: "chứng chỉ hành nghề khám bệnh" and "chứng chỉ hành nghề đấu giá". `said` holds words
+    the question says through synonyms ("Đài Loan" says "nước ngoài")."""
     positions: dict[str, list[int]] = {}
     for j, w in enumerate(name):
         positions.setdefault(w, []).append(j)
@@ -301,9 +315,18 @@ def forks(question: list[str], name: list[str], stop: QuestionWords) -> float:
     length, qi, nj = best
     if length < FORK_RUN or qi >= len(question) or nj >= len(name):
         return 0.0
-    q_next = [w for w, s in zip(question[qi:], stop.mask(question[qi:]), strict=True) if not s][:1]
-    n_next = [w for w, s in zip(name[nj:], stop.mask(name[nj:]), strict=True) if not s][:1]
-    if not q_next or not n_next or q_next[0] == n_next[0] or n_next[0] in question:
+    run = question[qi - length : qi]
+    if sum(1 for s in stop.mask(run) if not s) < FORK_RUN:
+        return 0.0
+
+    def next_content(words: list[str]) -> str | None:
+        for w, is_stop in zip(words, stop.mask(words), strict=True):
+            if not is_stop and w not in FORK_SKIP and not w.isdigit():
+                return w
+        return None
+
+    q_next, n_next = next_content(question[qi:]), next_content(name[nj:])
+    if q_next is None or n_next is None or q_next in name or n_next in question or n_next in said:
         return 0.0
     return 1.0
 
@@ -340,11 +363,12 @@ class Pool:
     verbatim_long: np.ndarray
     age_conflict: np.ndarray
     action_conflict: np.ndarray
+    forked: np.ndarray
 
     @classmethod
     def nothing(cls, question: _Question) -> Pool:
         empty = np.zeros(0)
-        return cls(None, question, 0.0, False, *([empty] * 13))
+        return cls(None, question, 0.0, False, *([empty] * 14))
 
     @property
     def empty(self) -> bool:
@@ -388,6 +412,7 @@ class Pool:
         loss = (said & strongest & ~has) @ wu
         extra = (has & ~strongest & ~said) @ wu
         content_key = " ".join(wd for wd, st in zip(q.words, m.stop.mask(q.words), strict=True) if not st)
+        said_opening = [m.opening_pair[int(v)] in q.said for v in self.variants]
         out = np.zeros((n, len(FEATURES)))
         top_total = float(self.totals[0])
         for i in range(n):
@@ -400,6 +425,7 @@ class Pool:
                 self.question_cov[i],
                 math.log1p(self.shared[i]),
                 math.log1p(self.missing[i]),
+                math.log1p(max(self.missing[i] - (0.0 if said_opening[i] else m.opening_weight[v]), 0.0)),
                 math.log1p(self.unexplained[i]),
                 float(self.verbatim[i]),
                 float(self.verbatim_long[i]),
@@ -423,7 +449,7 @@ class Pool:
                 loss[i] / self.q_weight,
                 math.log1p(extra[i]),
                 min(self.missing[i], self.unexplained[i]) / self.q_weight,
-                forks(q.words, m.variant_keys[v].split(), m.stop),
+                float(self.forked[i]),
                 min(q.content_words / 10, 3.0),
                 min(q.unknown_words, 5),
                 min(q.corrected, 5),
@@ -562,6 +588,7 @@ class ProcedureMatcher:
                 df.setdefault(f, set()).add(owner)
         n = max(1, len(self.entries))
         self.vocab = vocab
+        self.feature_names = [f for f, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
         self.weights = np.zeros(len(vocab), dtype=np.float64)
         for f, idx in vocab.items():
             self.weights[idx] = math.log(1 + n / len(df[f])) * (1.3 if " " in f else 1.0)
@@ -576,6 +603,16 @@ class ProcedureMatcher:
         self.row_weight = np.asarray(self.matrix.sum(axis=1)).ravel() + 1e-9
         self.syllables = sorted({f for f in vocab if " " not in f})
         self.max_weight = float(self.weights.max()) if len(self.weights) else 1.0
+        # the weight of each variant's opening word pair when many names open with it (-1: none)
+        openings = self.name_heads(OPENING_NAMES)
+        self.opening_pair = np.full(len(variant_keys), -1, dtype=np.int64)
+        self.opening_weight = np.zeros(len(variant_keys))
+        for v, vkey in enumerate(variant_keys):
+            words = vkey.split()
+            pair = " ".join(words[:2])
+            if len(words) > 2 and pair in openings and pair in vocab:
+                self.opening_pair[v] = vocab[pair]
+                self.opening_weight[v] = sum(self.weights[vocab[f]] for f in (words[0], words[1], pair) if f in vocab)
         self.ward = np.array([1.0 if e.ward_level else 0.0 for e in self.entries])
         self.popularity = np.array([min(max(e.popularity, 0), 100) / 100 for e in self.entries])
         self.reranker = reranker
@@ -800,6 +837,16 @@ class ProcedureMatcher:
         best_idx = order[first]
         totals = score[best_idx] + self._prior[owners[best_idx]]
         chosen = best_idx[np.argsort(-totals, kind="stable")[:size]]
+        # a name that goes on differently from the question after what they share ("chứng chỉ
+        # hành nghề đấu giá" for "chứng chỉ hành nghề khám bệnh") names another procedure
+        said_words = frozenset(f for f in (self.feature_names[i] for i in own | extra) if " " not in f)
+        forked = np.array([forks(words, self.variant_keys[int(hit[c])].split(), self.stop, said_words) for c in chosen])
+        if forked.any():
+            score = score.copy()
+            score[chosen] -= FORK_PENALTY * forked
+            totals_chosen = score[chosen] + self._prior[owners[chosen]]
+            order_chosen = np.argsort(-totals_chosen, kind="stable")
+            chosen, forked = chosen[order_chosen], forked[order_chosen]
         return Pool(
             matcher=self,
             question=context,
@@ -818,6 +865,7 @@ class ProcedureMatcher:
             verbatim_long=verbatim_long[chosen],
             age_conflict=conflict[chosen],
             action_conflict=action_conflict[chosen],
+            forked=forked,
         )
 
     def fits(self, key: str, codes: Sequence[str]) -> dict[str, Fit]:

@@ -29,7 +29,7 @@ import yaml
 
 import knowledge
 from bot.errors import TrainingDataError
-from bot.nlu.matcher import FEATURES, ProcedureMatcher, family_key
+from bot.nlu.matcher import FEATURES, OPENING_NAMES, ProcedureMatcher, family_key
 from bot.nlu.normalize import Normalizer, load_abbreviations
 from bot.nlu.reranker import DEFAULT_THRESHOLD, Reranker
 from bot.nlu.types import CatalogEntry
@@ -224,7 +224,13 @@ class _Typist:
 _SEGMENT = re.compile(r"\s*[,;]\s*|\s+(?=(?:và|hoặc|đối với|cho|của|trong|tại|theo|thuộc)\s)", re.IGNORECASE)
 
 
-def _mentions(entry: CatalogEntry, distinct: frozenset[str], vocab: Vocabulary, rng: random.Random) -> list[str]:
+def _mentions(
+    entry: CatalogEntry,
+    distinct: frozenset[str],
+    vocab: Vocabulary,
+    rng: random.Random,
+    openings: frozenset[str] = frozenset(),
+) -> list[str]:
     """Ways of naming one procedure: the official name, a shortened or partly forgotten form of
     it, its everyday aliases, and forms that say a detail concretely. A shortened form keeps the
     words that set the procedure apart from its nearest look-alikes (`distinct`, folded):
@@ -241,6 +247,11 @@ def _mentions(entry: CatalogEntry, distinct: frozenset[str], vocab: Vocabulary, 
             out.append(short)
         if not any(set(fold(seg).split()) & distinct for seg in segments[1:]) and len(segments[0].split()) >= 3:
             out.append(segments[0])
+    # without the opening words many names share ("đăng ký", "cấp giấy"): "kết hôn", "tạm trú"
+    words = bare.split()
+    opening = fold(" ".join(words[:2]))
+    if len(words) >= 4 and opening in openings and not set(opening.split()) & distinct:
+        out.append(" ".join(words[2:]))
     aliases = [a for a in entry.aliases if len(a.split()) >= 2]
     concrete = []
     for m in out[:2]:
@@ -262,6 +273,7 @@ def generate(
     records: Mapping[str, RecordText] | None = None,
     distinct: Mapping[str, frozenset[str]] | None = None,
     chat: Sequence[str] = (),
+    openings: frozenset[str] = frozenset(),
     seed: int = 29,
     per_procedure: int = 1,
     extra_for_known: int = 1,
@@ -283,7 +295,7 @@ def generate(
     out: list[Asked] = []
     for entry in catalog:
         record = records.get(entry.code)
-        mentions = _mentions(entry, distinct.get(entry.code, frozenset()), vocab, rng)
+        mentions = _mentions(entry, distinct.get(entry.code, frozenset()), vocab, rng, openings)
         known = bool(entry.aliases) or entry.ward_level
         n = per_procedure + (extra_for_known if known else 0)
         for k in range(n):
@@ -462,8 +474,8 @@ class RerankReport:
     rows: int
     threshold: float
     held_out_accuracy: float
-    """Balanced accuracy on the held-out quarter of the written and self-labelled questions at
-    the chosen threshold (see `choose_threshold`)."""
+    """Balanced accuracy of the held-out predictions for the realistic questions at the chosen
+    threshold (see `choose_threshold`)."""
 
 
 def decisions(rows_: Rows, probs: np.ndarray, questions: np.ndarray, threshold: float) -> np.ndarray:
@@ -527,24 +539,28 @@ def train(
     kind: str = "hgb",
     seed: int = 11,
 ) -> tuple[Reranker, RerankReport]:
-    """Generate and label training questions, fit the re-ranker on three quarters of them to
-    choose its threshold on the realistic questions of the fourth, then fit it on all."""
+    """Generate and label training questions; fit the re-ranker on each half of them (whole
+    procedures at a time) to predict the other half, choose the threshold on those held-out
+    predictions for the realistic questions, then fit it on all."""
     distinct = distinct_words(matcher, catalog, normalizer)
-    asked = generate(catalog, templates, load_records(), distinct=distinct, chat=chat)
+    # people leave out the opening words many names share ("lệ phí kết hôn")
+    openings = matcher.name_heads(OPENING_NAMES)
+    asked = generate(catalog, templates, load_records(), distinct=distinct, chat=chat, openings=openings)
     asked += self_labelled(matcher, examples, normalizer)
     data = rows(matcher, asked, normalizer, catalog)
     rng = random.Random(seed)
     groups = sorted({a.group for a in data.asked})
-    held = {g for g in groups if rng.random() < 0.25}
-    held_q = np.array([a.group in held for a in data.asked])
-    fit_rows = ~held_q[data.question]
-    first = Reranker.fit(data.x[fit_rows], data.y[fit_rows], kind=kind, weights=data.weight[fit_rows], seed=seed)
+    half = {g: rng.random() < 0.5 for g in groups}
+    first_half = np.array([half[a.group] for a in data.asked])
     probs = np.zeros(len(data.y))
-    probs[~fit_rows] = first.predict(data.x[~fit_rows])
+    for side in (True, False):
+        fit_rows = first_half[data.question] == side
+        model = Reranker.fit(data.x[fit_rows], data.y[fit_rows], kind=kind, weights=data.weight[fit_rows], seed=seed)
+        probs[~fit_rows] = model.predict(data.x[~fit_rows])
     # The threshold is chosen on realistic questions only: written ones, questions about the
     # procedures we know the records lack, and self-labelled intent examples; never on the
     # pretend-absent copies, whose look-alikes are closer than real missing procedures' are.
-    realistic = np.array([i for i, a in enumerate(data.asked) if held_q[i] and _realistic(a)])
+    realistic = np.array([i for i, a in enumerate(data.asked) if _realistic(a)])
     accuracy, threshold = choose_threshold(data, probs, realistic)
     final = Reranker.fit(data.x, data.y, kind=kind, weights=data.weight, seed=seed)
     final.threshold = threshold
