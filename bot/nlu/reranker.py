@@ -149,4 +149,5 @@ class Reranker:
             raw = ((x - self._mean) / self._scale) @ self._coef + self._intercept
         else:
             raise RuntimeError("re-ranker is not trained")
-        return 1.0 / (1.0 + np.exp(-raw))
+        # clipped: exp() of a log-odds beyond ±50 overflows, and the probability is 0 or 1 anyway
+        return 1.0 / (1.0 + np.exp(-np.clip(raw, -50.0, 50.0)))
