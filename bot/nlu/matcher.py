@@ -47,8 +47,6 @@ ACTION_WORDS = 4
 """A name's action is read from its first words only ("Cấp lại …", not "… để cấp lại …")."""
 UNKNOWN_WEIGHT = 0.7
 """Weight of an unknown content syllable, as a share of the rarest known one's."""
-SHORT_SYLLABLE = 3
-"""Syllables this short are corrected only for swapped letters ("hno" -> "hon")."""
 """A name whose age condition the question's age does not meet ("13 tuổi" and "từ đủ 14 tuổi
 trở lên") scores this much less."""
 _FOREIGN = ("nuoc ngoai", "yeu to nuoc ngoai")
@@ -640,10 +638,6 @@ class ProcedureMatcher:
             if fixed is None:
                 found = process.extractOne(w, self.syllables, scorer=OSA.distance, score_cutoff=1)
                 fixed = found[0] if found else w
-                # A short syllable one letter away from a known one is as often a word the
-                # records lack ("mam non" is not "bam bon"): only swapped letters are fixed.
-                if len(w) <= SHORT_SYLLABLE and sorted(fixed) != sorted(w):
-                    fixed = w
                 if len(self._fixes) < 50_000:  # bounded: typos repeat, but input is unbounded
                     self._fixes[w] = fixed
             out.append(fixed)
