@@ -57,9 +57,7 @@ def load_engine(settings: Settings, repo: Repository, announce: Callable[[str], 
     return engine
 
 
-def open_repository(
-    settings: Settings, announce: Callable[[str], None] | None = None
-) -> tuple[Database, Repository]:
+def open_repository(settings: Settings, announce: Callable[[str], None] | None = None) -> tuple[Database, Repository]:
     """The configured knowledge base. A SQLite file that does not exist yet is built from the
     shipped data first (saying so through `announce`), so `parse` and `converse` work on a fresh
     checkout; an existing but empty database, or PostgreSQL, needs `motcua kb init`."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bot.nlu.engine import DEFAULT_DATA, NluEngine, data_fingerprint
+from bot.nlu.engine import DEFAULT_DATA, RERANKER, NluEngine, data_fingerprint
 from bot.nlu.evaluate import evaluate, format_report
 from bot.nlu.training import load_rasa
 from bot.runtime import catalog_entries, load_engine, open_repository
@@ -73,22 +73,36 @@ def nlu() -> None:
 )
 @click.option("--out", type=click.Path(path_type=Path), help="Nơi lưu mô hình (mặc định: MOTCUA_MODEL_PATH).")
 @click.option("--no-generated", is_flag=True, help="Không sinh thêm ví dụ từ tên thủ tục trong cơ sở tri thức.")
+@click.option(
+    "--reranker",
+    type=click.Choice(["none", "hgb", "logreg"]),
+    default=RERANKER or "none",
+    show_default=True,
+    help="Chọn thủ tục bằng bộ xếp hạng học được (hgb, logreg) hay bằng điểm chỉnh tay (none).",
+)
 @click.pass_obj
-def train(settings: Settings, data: Path, out: Path | None, no_generated: bool) -> None:
+def train(settings: Settings, data: Path, out: Path | None, no_generated: bool, reranker: str) -> None:
     """Huấn luyện bộ phân loại ý định từ dữ liệu Rasa và lưu mô hình."""
     db, repo = open_repository(settings, announce=_stderr)
     catalog = catalog_entries(repo.catalog())
     db.dispose()
     _stderr(f"Huấn luyện từ {data} ...")
     templates = None if no_generated else (DEFAULT_DATA / "templates.yml")
-    engine, report = NluEngine.train(catalog, data=data, templates=templates)
+    engine, report = NluEngine.train(
+        catalog, data=data, templates=templates, reranker=None if reranker == "none" else reranker
+    )
     target = out or settings.model_path
-    custom = data.resolve() != DEFAULT_DATA.resolve() or templates is None
+    custom = data.resolve() != DEFAULT_DATA.resolve() or templates is None or reranker != (RERANKER or "none")
     engine.save(target, fingerprint=data_fingerprint(data), custom=custom)
     click.echo(
         f"Đã huấn luyện {len(report.intents)} ý định trên {report.examples} ví dụ "
         f"({report.from_files} từ tệp, {report.generated} sinh từ tên thủ tục) trong {report.seconds:.1f} giây."
     )
+    if report.reranker is not None:
+        rr = report.reranker
+        click.echo(
+            f"Bộ xếp hạng thủ tục '{rr.kind}': {rr.questions} câu hỏi huấn luyện, ngưỡng từ chối {rr.threshold:.2f}."
+        )
     click.echo(f"Mô hình: {target}")
 
 

@@ -1,8 +1,10 @@
 """Intent classifier: logistic regression over word tokens and character n-grams.
 
-Two views of each (normalized, procedure-masked) message are combined: underthesea word
-tokens of the accented text (1-2 grams) and character 2-5 grams of the diacritic-free key, so
-"lệ phí", "le phi" and "le phii" land close together. Trains in seconds on a CPU. The README
+Three views of each (normalized, procedure-masked) message are combined: underthesea word
+tokens of the accented text (1-2 grams), its syllables (1-3 grams: "có được không", "được hiểu
+như" are phrases a word segmenter splits differently from one question to the next), and
+character 2-5 grams of the diacritic-free key, so "lệ phí", "le phi" and "le phii" land close
+together. Trains in seconds on a CPU. The README
 compares it with a linear SVM and naive Bayes (benchmarks/nlu.py).
 """
 
@@ -22,14 +24,18 @@ from bot.nlu import tokenize
 
 @dataclass(frozen=True, slots=True)
 class Features:
-    """The two text views a message is classified on."""
+    """The text views a message is classified on."""
 
     words: str
+    """underthesea words of the accented text, joined by spaces ("đăng_ký kết_hôn")."""
     key: str
+    """The diacritic-free key."""
+    text: str = ""
+    """The accented text (syllables)."""
 
 
 def features(text: str, key: str) -> Features:
-    return Features(" ".join(tokenize.words(text)), key)
+    return Features(" ".join(tokenize.words(text)), key, text)
 
 
 class IntentClassifier:
@@ -38,17 +44,21 @@ class IntentClassifier:
     def __init__(self, c: float = 8.0, kind: str = "logreg") -> None:
         self.word_bigram_vec = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True, min_df=1)
         self.char_vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
+        self.syllable_vec = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 3), sublinear_tf=True, min_df=1)
         self.kind = kind
         self.c = c
         self.model: object | None = None
         self.labels: list[str] = []
 
+    def _views(self) -> list[tuple[TfidfVectorizer, str]]:
+        return [(self.word_bigram_vec, "words"), (self.char_vec, "key"), (self.syllable_vec, "text")]
+
     def _matrix(self, items: Sequence[Features], fit: bool = False) -> Any:
-        words = [f.words for f in items]
-        keys = [f.key for f in items]
-        if fit:
-            return hstack([self.word_bigram_vec.fit_transform(words), self.char_vec.fit_transform(keys)]).tocsr()
-        return hstack([self.word_bigram_vec.transform(words), self.char_vec.transform(keys)]).tocsr()
+        parts = []
+        for vec, name in self._views():
+            docs = [getattr(f, name) for f in items]
+            parts.append(vec.fit_transform(docs) if fit else vec.transform(docs))
+        return hstack(parts).tocsr()
 
     def fit(self, items: Sequence[Features], intents: Sequence[str]) -> IntentClassifier:
         x = self._matrix(items, fit=True)
@@ -75,13 +85,14 @@ class IntentClassifier:
         if isinstance(self.model, LogisticRegression):
             # The per-message path: the same TF-IDF and softmax sklearn computes, summed straight
             # from the coefficients, without sklearn's input checks that cost more than the maths.
-            n_words = len(self.word_bigram_vec.vocabulary_)
+            views = self._views()
+            offsets = np.cumsum([0] + [len(vec.vocabulary_) for vec, _ in views])
             coef, intercept = self.model.coef_, self.model.intercept_
             scores = np.empty((len(items), len(self.labels)))
             for r, f in enumerate(items):
                 total = intercept.copy()
-                for vec, doc, offset in ((self.word_bigram_vec, f.words, 0), (self.char_vec, f.key, n_words)):
-                    cols, weights = _tfidf(vec, doc)
+                for (vec, name), offset in zip(views, offsets, strict=False):
+                    cols, weights = _tfidf(vec, getattr(f, name))
                     if len(cols):
                         total += coef[:, cols + offset] @ weights
                 scores[r] = total

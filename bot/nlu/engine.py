@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import pickle
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,22 +15,45 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ModelError
+from bot.nlu import rerank_data
 from bot.nlu.classifier import Features, IntentClassifier, features
 from bot.nlu.matcher import Match, ProcedureMatcher
 from bot.nlu.normalize import Normalized, Normalizer
+from bot.nlu.reranker import Reranker
 from bot.nlu.training import TEMPLATES, Example, generate, load_rasa, load_templates
-from bot.nlu.types import ASPECT_INTENTS, OUT_OF_SCOPE, CatalogEntry, NluResult
+from bot.nlu.types import ASPECT_INTENTS, CONVERSATION_INTENTS, OUT_OF_SCOPE, CatalogEntry, NluResult
+from knowledge.text import strip_diacritics
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path(__file__).parent / "data"
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
+RERANKER: str | None = None
+"""The procedure decision kept after measurement (`benchmarks/nlu.py`; README, NLU section):
+None keeps the hand-tuned score; "hgb" or "logreg" train the learned re-ranker with the model
+(`motcua nlu train --reranker hgb`)."""
 CONFIDENCE_THRESHOLD = 0.2
 """Below this probability the message is out of scope, whatever the classifier's best guess."""
 OUT_OF_SCOPE_DOUBT = 0.4
 """An out-of-scope guess less sure than this gives way to the aspects when they weigh more."""
 PROCEDURE_TOKEN = "thutuc"
 """Stands in for the procedure's name while classifying, so names do not sway the intent."""
+
+
+UNACCENTED_SHARE = 0.5
+"""Share of the written examples with diacritics also trained on without them: citizens often
+type without, and the formal registers are written with them."""
+
+
+def unaccented_copies(examples: Sequence[Example], seed: int = 17) -> list[Example]:
+    """Diacritic-free copies of part of the examples that have diacritics."""
+    rng = random.Random(seed)
+    out = []
+    for ex in examples:
+        bare = strip_diacritics(ex.text)
+        if bare != ex.text and rng.random() < UNACCENTED_SHARE:
+            out.append(Example(bare, ex.intent))
+    return out
 
 
 def mask(norm: Normalized, match: Match) -> Features:
@@ -50,6 +74,7 @@ class TrainingReport:
     generated: int
     seconds: float
     intents: dict[str, int]
+    reranker: rerank_data.RerankReport | None = None
 
 
 class NluEngine:
@@ -61,15 +86,25 @@ class NluEngine:
         catalog: Sequence[CatalogEntry],
         normalizer: Normalizer | None = None,
         threshold: float = CONFIDENCE_THRESHOLD,
+        reranker: Reranker | None = None,
+        masks: bool = True,
     ) -> None:
         self.classifier = classifier
         self.normalizer = normalizer or Normalizer()
-        self.matcher = ProcedureMatcher(catalog, normalizer=self.normalizer)
+        self.matcher = ProcedureMatcher(catalog, normalizer=self.normalizer, reranker=reranker)
         self.threshold = threshold
+        self.masks = masks
+        """Replace the matched procedure's name by one token before classifying: true for our
+        own intents; a model trained on another domain's data (PhoATIS) sees its text as is."""
+
+    @property
+    def reranker(self) -> Reranker | None:
+        return self.matcher.reranker
 
     def with_catalog(self, catalog: Sequence[CatalogEntry]) -> NluEngine:
-        """The same classifier over a new catalog (after staff edit names or aliases)."""
-        return NluEngine(self.classifier, catalog, self.normalizer, self.threshold)
+        """The same classifier and re-ranker over a new catalog (after staff edit names or aliases):
+        the re-ranker reads evidence, not names, so it needs no retraining."""
+        return NluEngine(self.classifier, catalog, self.normalizer, self.threshold, self.reranker, self.masks)
 
     def parse(self, text: str) -> NluResult:
         return self.parse_many([text])[0]
@@ -80,7 +115,8 @@ class NluEngine:
         todo = [i for i, n in enumerate(norms) if not n.is_empty]
         rankings: dict[int, list[tuple[str, float]]] = {}
         if todo:
-            predicted = self.classifier.predict([mask(norms[i], matches[i]) for i in todo])
+            feats = [mask(norms[i], matches[i]) if self.masks else features(norms[i].text, norms[i].key) for i in todo]
+            predicted = self.classifier.predict(feats)
             rankings = dict(zip(todo, predicted, strict=True))
         return [self._result(texts[i], norms[i], matches[i], rankings.get(i)) for i in range(len(texts))]
 
@@ -89,7 +125,9 @@ class NluEngine:
             return NluResult(text=text, intent=OUT_OF_SCOPE, confidence=1.0, procedure=None, words=norm.text)
         intent, confidence = ranking[0]
         named = match.best is not None
-        if intent == OUT_OF_SCOPE and confidence < OUT_OF_SCOPE_DOUBT:
+        if OUT_OF_SCOPE not in self.classifier.labels:
+            pass  # data of another domain: its own intents, none invented
+        elif intent == OUT_OF_SCOPE and confidence < OUT_OF_SCOPE_DOUBT:
             # A doubtful "out of scope" loses to the aspects together: long questions about
             # unfamiliar procedures spread their probability over several aspects.
             aspects = [(i, p) for i, p in ranking if i in ASPECT_INTENTS]
@@ -121,13 +159,19 @@ class NluEngine:
         data: Path = DEFAULT_DATA,
         templates: Path | None = TEMPLATES,
         kind: str = "logreg",
+        reranker: str | None = RERANKER,
     ) -> tuple[NluEngine, TrainingReport]:
+        """Train the intent classifier on `data` (plus examples generated from procedure names
+        with `templates`) and, unless `reranker` is None or no templates are given, the
+        procedure re-ranker on questions generated from the records and our own data."""
         started = time.perf_counter()
         examples = load_rasa(data)
         generated: list[Example] = []
         if templates is not None and templates.exists() and catalog:
             generated = generate(load_templates(templates), catalog)
-        everything = examples + generated
+        unaccented = unaccented_copies(examples) if templates is not None else []
+        everything = examples + generated + unaccented
+        own_data = data.resolve() == DEFAULT_DATA.resolve()
         normalizer = Normalizer()
         matcher = ProcedureMatcher(catalog, normalizer=normalizer)
         feats = []
@@ -135,18 +179,27 @@ class NluEngine:
             norm = normalizer(ex.text)
             # Half of the generated examples keep the procedure's name unmasked, as a question
             # about a procedure the knowledge base lacks would: the aspect words must decide.
-            if i >= len(examples) and i % 2:
+            if not own_data or (len(examples) <= i < len(examples) + len(generated) and i % 2):
                 feats.append(features(norm.text, norm.key))
             else:
                 feats.append(mask(norm, matcher.match(norm.key)))
+        rerank_report = None
+        if reranker is not None and templates is not None and templates.exists() and catalog:
+            # the re-ranker learns from our own data whatever intent data is given
+            matcher.reranker, rerank_report = train_reranker(
+                matcher, catalog, normalizer, reranker, templates, examples if own_data else None
+            )
         classifier = IntentClassifier(kind=kind).fit(feats, [ex.intent for ex in everything])
         engine = cls.__new__(cls)
         engine.classifier, engine.normalizer, engine.matcher = classifier, normalizer, matcher
         engine.threshold = CONFIDENCE_THRESHOLD
+        engine.masks = own_data
         counts: dict[str, int] = {}
         for ex in everything:
             counts[ex.intent] = counts.get(ex.intent, 0) + 1
-        report = TrainingReport(len(everything), len(examples), len(generated), time.perf_counter() - started, counts)
+        report = TrainingReport(
+            len(everything), len(examples), len(generated), time.perf_counter() - started, counts, rerank_report
+        )
         return engine, report
 
     def save(self, path: Path, fingerprint: str = "", custom: bool = False) -> None:
@@ -157,6 +210,8 @@ class NluEngine:
             "format": MODEL_FORMAT,
             "classifier": self.classifier,
             "threshold": self.threshold,
+            "reranker": self.reranker,
+            "masks": self.masks,
             "data": fingerprint,
         }
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # several processes may save at once
@@ -181,7 +236,36 @@ class NluEngine:
             ) from exc
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
             raise ModelError(f"Mô hình {path} có định dạng cũ; hãy huấn luyện lại (motcua nlu train).")
-        return cls(payload["classifier"], catalog, threshold=payload.get("threshold", CONFIDENCE_THRESHOLD))
+        return cls(
+            payload["classifier"],
+            catalog,
+            threshold=payload.get("threshold", CONFIDENCE_THRESHOLD),
+            reranker=payload.get("reranker"),
+            masks=payload.get("masks", True),
+        )
+
+
+def train_reranker(
+    matcher: ProcedureMatcher,
+    catalog: Sequence[CatalogEntry],
+    normalizer: Normalizer,
+    kind: str = "hgb",
+    templates: Path = TEMPLATES,
+    examples: Sequence[Example] | None = None,
+) -> tuple[Reranker, rerank_data.RerankReport]:
+    """The procedure re-ranker over `matcher`, from questions generated from the records, our
+    written questions and the aspect examples of our intent data (`examples`, else read)."""
+    own = list(examples) if examples is not None else load_rasa(DEFAULT_DATA)
+    log.info("training the procedure re-ranker (%s)", kind)
+    return rerank_data.train(
+        matcher,
+        catalog,
+        normalizer,
+        load_templates(templates),
+        examples=[ex.text for ex in own if ex.intent in ASPECT_INTENTS],
+        chat=[ex.text for ex in own if ex.intent in CONVERSATION_INTENTS and ex.intent != OUT_OF_SCOPE],
+        kind=kind,
+    )
 
 
 CUSTOM = "custom"

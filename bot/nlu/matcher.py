@@ -18,16 +18,18 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from scipy.sparse import csr_matrix
 
 from bot.nlu.normalize import Normalizer
+from bot.nlu.reranker import Reranker
 from bot.nlu.types import Candidate, CatalogEntry
 from knowledge.text import fold
 
 QUESTION_WORDS = Path(__file__).parent / "data" / "question_words.yml"
 SYNONYMS = Path(__file__).parent / "data" / "synonyms.yml"
+ACTIONS = Path(__file__).parent / "data" / "actions.yml"
 
 ABSTAIN_BELOW = 0.55
 """Best score under which no procedure is returned (tuned on tests/nlu/data/eval_questions.jsonl)."""
@@ -37,6 +39,16 @@ PHRASE_BONUS = 0.06
 NAME_WEIGHT = 0.6
 FOREIGN_PENALTY = 0.04
 FOREIGN_BONUS = 0.06
+AGE_CONFLICT = 0.3
+ACTION_CONFLICT = 0.15
+"""A name whose action ("cấp mới") the question does not ask for while asking another
+("cấp lại") scores this much less."""
+ACTION_WORDS = 4
+"""A name's action is read from its first words only ("Cấp lại …", not "… để cấp lại …")."""
+UNKNOWN_WEIGHT = 0.7
+"""Weight of an unknown content syllable, as a share of the rarest known one's."""
+"""A name whose age condition the question's age does not meet ("13 tuổi" and "từ đủ 14 tuổi
+trở lên") scores this much less."""
 _FOREIGN = ("nuoc ngoai", "yeu to nuoc ngoai")
 """How much the share of the name mentioned counts against the share of the question explained."""
 _NAME_PREFIXES = ("thu tuc ", "tthc ")
@@ -45,15 +57,68 @@ DERIVED_PENALTY = 0.03
 HEAD_SPREAD = 1
 """A shortened name also found inside other official names is too general to be kept."""
 HEAD_MIN_WORDS = 4
-"""Content words a shortened name must keep ("trợ cấp xã hội" alone names nothing)."""
+"""Content syllables a shortened name must keep: "xét trợ cấp" is in one name only, yet names
+nothing on its own."""
 SIBLING_OVERLAP = 0.45
 """Two official names whose shared weight is at least this share of the smaller one are
 siblings: "cấp đổi thẻ căn cước" and "cấp lại thẻ căn cước" (0.5) are, "đăng ký kết hôn" and
 "đăng ký khai sinh kết hợp nhận cha, mẹ, con" (0.29) are not."""
+OPENING_NAMES = 20
+"""A word pair this many official names open with ("đăng ký", "cấp giấy") is their opening."""
 SHORTLIST = 300
 """Variants kept for ranking after the first score."""
+POOL = 8
+"""Procedures handed to the re-ranker: the right one is almost always among the first eight."""
+NAME, ALIAS, HEAD = 0, 1, 2
+"""What a variant is: the official name, an everyday alias, a shortened official name."""
 _QUALIFIERS = re.compile(r"\s+(?:thực hiện|bằng dịch vụ công|tại)\s+.*$", re.IGNORECASE)
 _PARENTHESES = re.compile(r"\s*\([^)]*\)")
+_CORE = re.compile(r"\s+(?:đối với|không thuộc|thuộc|của|cho|theo|trong|về)\s+", re.IGNORECASE)
+_LEVEL = re.compile(
+    r"\s*\(?\s*(?:thực hiện\s+)?(?:tại|ở)\s+(?:cấp\s+)?(?:xã|huyện|tỉnh|trung ương|bộ)(?:\s*,\s*cấp\s+\w+)*\s*\)?",
+    re.IGNORECASE,
+)
+
+
+_NAME_UNDER = re.compile(r"\b(?:duoi|chua du) (\d+) tuoi\b")
+_NAME_OVER = re.compile(r"\b(?:tu du|du|tu|tren) (\d+) tuoi(?: tro len)?\b")
+_ASKED_AGE = re.compile(r"\b(\d{1,3}) ?(?:tuoi|t)\b|\b(\d{1,3})t\b")
+_ASKED_MONTHS = re.compile(r"\b\d{1,2} thang tuoi\b|\b(?:moi sinh|so sinh)\b")
+"""An age said as a number ("bé 13 tuổi", "con em 13t", "2 tháng tuổi") and the age conditions
+written in names ("dưới 14 tuổi", "từ đủ 14 tuổi trở lên"): the question is read as also saying
+each condition its age meets, so the variant for that age wins."""
+
+
+def age_conditions(keys: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(condition phrase, lowest age, highest age) for every age condition in folded names."""
+    found: dict[str, tuple[int, int]] = {}
+    for key in keys:
+        for m in _NAME_UNDER.finditer(key):
+            found[m.group(0)] = (0, int(m.group(1)) - 1)
+        for m in _NAME_OVER.finditer(key):
+            low = int(m.group(1)) + (1 if m.group(0).startswith("tren") else 0)
+            found[m.group(0)] = (low, 200)
+    return [(phrase, lo, hi) for phrase, (lo, hi) in sorted(found.items())]
+
+
+def asked_ages(key: str) -> list[int]:
+    """Ages a folded question says: "13 tuoi" -> 13; "2 thang tuoi", "moi sinh" -> 0."""
+    ages = [int(a or b) for a, b in _ASKED_AGE.findall(key) if int(a or b) <= 120]
+    if _ASKED_MONTHS.search(key):
+        ages.append(0)
+    return ages
+
+
+def family_key(name: str) -> str:
+    """A name without "Thủ tục", where and how it is done: the same procedure at another level
+    or through another channel ("(thực hiện tại cấp tỉnh)", "… bằng dịch vụ công trực tuyến
+    toàn trình") has the same key. Procedures of one family answer a question equally well."""
+    name = _QUALIFIERS.sub("", _PARENTHESES.sub("", name))
+    key = fold(_LEVEL.sub(" ", name))
+    for prefix in _NAME_PREFIXES:
+        if key.startswith(prefix):
+            key = key[len(prefix) :]
+    return key
 
 
 def heads(name: str) -> list[str]:
@@ -65,7 +130,8 @@ def heads(name: str) -> list[str]:
     bare = _PARENTHESES.sub("", name).strip()
     parts = [p.strip() for p in bare.split(";") if p.strip()] if ";" in bare else [bare]
     for part in (bare, *parts):
-        for form in (part, _QUALIFIERS.sub("", part).strip()):
+        how = _QUALIFIERS.sub("", part).strip()
+        for form in (part, how, _CORE.split(how, maxsplit=1)[0].strip(" ,")):
             if form != name and len(form.split()) >= 2 and form not in out:
                 out.append(form)
     return out
@@ -80,6 +146,19 @@ class QuestionWords:
     """By first word; longest first, so "thu tuc hanh chinh" wins over "thu tuc"."""
     keep: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     """Phrases that are names although made of question words ("tro giup phap ly")."""
+    copy_of: tuple[tuple[str, ...], ...] = ()
+    """Markers after which the words name a paper to be copied ("photo", "sao y")."""
+
+    def objects(self, words: list[str]) -> list[bool]:
+        """True at each position after a copy marker: the paper to be copied."""
+        out = [False] * len(words)
+        for i in range(len(words)):
+            for marker in self.copy_of:
+                if tuple(words[i : i + len(marker)]) == marker:
+                    for j in range(i + len(marker), len(words)):
+                        out[j] = True
+                    return out
+        return out
 
     def mask(self, words: list[str]) -> list[bool]:
         """True at each position that is a question word."""
@@ -108,7 +187,36 @@ def _by_first(items: list[object]) -> dict[str, tuple[tuple[str, ...], ...]]:
 def load_question_words(path: Path = QUESTION_WORDS) -> QuestionWords:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     single = frozenset(fold(str(data.get("single", ""))).split())
-    return QuestionWords(single, _by_first(data.get("phrases") or []), _by_first(data.get("keep") or []))
+    copy_of = tuple(sorted({tuple(fold(str(p)).split()) for p in data.get("copy_of") or []}, key=len, reverse=True))
+    return QuestionWords(
+        single, _by_first(data.get("phrases") or []), _by_first(data.get("keep") or []), tuple(c for c in copy_of if c)
+    )
+
+
+def load_actions(path: Path = ACTIONS) -> dict[str, tuple[str, ...]]:
+    """Action -> its folded phrases, longest first."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {
+        str(a): tuple(sorted({fold(str(p)) for p in phrases}, key=lambda p: -len(p)))
+        for a, phrases in (data.get("actions") or {}).items()
+    }
+
+
+def actions_in(key: str, actions: dict[str, tuple[str, ...]]) -> set[str]:
+    """The actions a folded text says; a longer phrase hides the shorter ones inside it
+    ("đăng ký lại" is not also "làm lại")."""
+    padded = f" {key} "
+    found: set[str] = set()
+    spans: list[tuple[int, int]] = []
+    for action, phrase in sorted(((a, p) for a, ps in actions.items() for p in ps), key=lambda ap: -len(ap[1])):
+        start = padded.find(f" {phrase} ")
+        while start != -1:
+            end = start + len(phrase) + 1
+            if not any(a <= start < b or a < end <= b for a, b in spans):
+                found.add(action)
+                spans.append((start, end))
+            start = padded.find(f" {phrase} ", start + 1)
+    return found
 
 
 def load_synonyms(path: Path = SYNONYMS) -> tuple[tuple[str, str], ...]:
@@ -130,6 +238,225 @@ def _strip_prefix(key: str) -> str:
     return key
 
 
+FEATURES: tuple[str, ...] = (
+    "score",  # the hand-tuned score of the best name or alias (Tversky index and bonuses)
+    "total",  # the same with the ward-level and popularity priors: today's ranking
+    "name_cov",  # share of the name's weight the question mentions
+    "question_cov",  # share of the question's weight the name explains
+    "shared",  # log1p of the weight both have
+    "missing",  # log1p of the name's weight the question does not mention
+    "missing_core",  # the same without the opening words many names share ("đăng ký", "cấp giấy"):
+    # "lệ phí kết hôn" leaves out only what "đăng ký kết hôn" shares with a hundred names
+    "unexplained",  # log1p of the question's weight the name leaves out
+    "verbatim",  # the name or alias is written word for word in the question
+    "verbatim_long",  # ... and has two or more content words and is not a shortened name
+    "hand_sure",  # the hand-tuned rule would answer with this name (score or verbatim_long)
+    "alias",  # the best variant is an everyday alias
+    "derived",  # the best variant is a shortened official name
+    "foreign_said",  # a foreign-element variant, and the question speaks of a foreign party
+    "foreign_unsaid",  # a foreign-element variant the question gives no reason for
+    "age_conflict",  # the question's age does not meet the name's age condition
+    "action_conflict",  # the question asks for another action than the name's ("cấp lại" / "cấp mới")
+    "ward",  # done at commune/ward level
+    "popularity",  # 0-1, from staff
+    "rank",  # position by hand-tuned total among the pool
+    "gap_top",  # how far under the pool's best total
+    "gap_next",  # how far over the next total
+    "rival_said",  # share of the question's weight other candidates explain and this one does not
+    "distinct_said",  # share of what sets this name apart from the others that the question says
+    "distinct_missing",  # log1p of what sets this name apart and the question does not say
+    "max_unexplained",  # the rarest question word this name leaves out (0-1)
+    "pair_gain",  # said words this name has and its strongest rival lacks (share of the question)
+    "pair_loss",  # said words the strongest rival has and this name lacks
+    "pair_extra",  # log1p of this name's words its rival lacks that the question does not say
+    "both_unmatched",  # the smaller of the name's unsaid weight and the question's unexplained weight,
+    # as a share of the question: each side says something specific the other does not
+    "forks",  # after the longest run of words the question and the name share, both go on with
+    # different content words: "chứng chỉ hành nghề khám bệnh" is not "… hành nghề đấu giá"
+    "content_words",  # content words of the question (a tenth of them, at most 3)
+    "unknown_words",  # content syllables no name or alias has
+    "corrected_words",  # syllables read as the nearest known one (a typo, or a word we lack)
+    "question_weight",  # log1p of the question's total weight
+    "char_sim",  # character similarity of the question's content words and the name (0-1)
+)
+"""What the re-ranker knows about each (question, candidate) pair; all cheap to compute."""
+
+
+FORK_RUN = 2
+"""Words a shared run must have before what follows it counts as a fork."""
+FORK_PENALTY = 0.1
+"""A name that forks from the question (see `forks`) scores this much less."""
+
+
+FORK_SKIP = frozenset(
+    ["voi", "cua", "cho", "ve", "tai", "theo", "trong", "khi", "co", "tu", "va", "hoac", "do", "de", "bang", "vi"]
+)
+"""Function words skipped when reading what a question or a name goes on with."""
+
+
+def forks(question: list[str], name: list[str], stop: QuestionWords, said: frozenset[str] = frozenset()) -> float:
+    """1.0 when, after the longest run of words the question and the name share (with at least
+    FORK_RUN content words), both go on with a content word the other side does not have at
+    all: "chứng chỉ hành nghề khám bệnh" and "chứng chỉ hành nghề đấu giá". `said` holds words
+    the question says through synonyms ("Đài Loan" says "nước ngoài")."""
+    positions: dict[str, list[int]] = {}
+    for j, w in enumerate(name):
+        positions.setdefault(w, []).append(j)
+    best = (0, 0, 0)  # length, end in question, end in name
+    for i, w in enumerate(question):
+        for j in positions.get(w, ()):
+            k = 0
+            while i + k < len(question) and j + k < len(name) and question[i + k] == name[j + k]:
+                k += 1
+            if k > best[0]:
+                best = (k, i + k, j + k)
+    length, qi, nj = best
+    if length < FORK_RUN or qi >= len(question) or nj >= len(name):
+        return 0.0
+    run = question[qi - length : qi]
+    if sum(1 for s in stop.mask(run) if not s) < FORK_RUN:
+        return 0.0
+
+    def next_content(words: list[str]) -> str | None:
+        for w, is_stop in zip(words, stop.mask(words), strict=True):
+            if not is_stop and w not in FORK_SKIP and not w.isdigit():
+                return w
+        return None
+
+    q_next, n_next = next_content(question[qi:]), next_content(name[nj:])
+    if q_next is None or n_next is None or q_next in name or n_next in question or n_next in said:
+        return 0.0
+    return 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Question:
+    words: list[str]
+    content_words: int
+    unknown_words: int
+    own: set[int]
+    said: set[int]
+    corrected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """The first procedures by hand-tuned score for one question, with the evidence behind each
+    (arrays are aligned, best hand-tuned total first)."""
+
+    matcher: ProcedureMatcher | None
+    question: _Question
+    q_weight: float
+    said_foreign: bool
+    owners: np.ndarray
+    variants: np.ndarray
+    scores: np.ndarray
+    totals: np.ndarray
+    name_cov: np.ndarray
+    question_cov: np.ndarray
+    shared: np.ndarray
+    missing: np.ndarray
+    unexplained: np.ndarray
+    verbatim: np.ndarray
+    verbatim_long: np.ndarray
+    age_conflict: np.ndarray
+    action_conflict: np.ndarray
+    forked: np.ndarray
+
+    @classmethod
+    def nothing(cls, question: _Question) -> Pool:
+        empty = np.zeros(0)
+        return cls(None, question, 0.0, False, *([empty] * 14))
+
+    @property
+    def empty(self) -> bool:
+        return not len(self.owners)
+
+    @property
+    def words(self) -> list[str]:
+        return self.question.words
+
+    @property
+    def content_words(self) -> int:
+        return self.question.content_words
+
+    def features(self) -> np.ndarray:
+        """One row of FEATURES per candidate."""
+        m = self.matcher
+        n = len(self.owners)
+        if m is None or not n:
+            return np.zeros((0, len(FEATURES)))
+        q = self.question
+        # the pool's names as rows of a small 0/1 matrix over the features any of them has
+        rows = [m.matrix.indices[m.matrix.indptr[v] : m.matrix.indptr[v + 1]] for v in self.variants]
+        union = np.unique(np.concatenate(rows))
+        has = np.zeros((n, len(union)), dtype=bool)
+        for i, r in enumerate(rows):
+            has[i, np.searchsorted(union, r)] = True
+        wu = m.weights[union]
+        said = np.isin(union, np.fromiter(q.said, dtype=np.int64, count=len(q.said)))
+        own_ids = np.fromiter(q.own, dtype=np.int64, count=len(q.own))
+        own = np.isin(union, own_ids)
+        outside = own_ids[~np.isin(own_ids, union)]
+        outside_max = float(m.weights[outside].max()) if len(outside) else 0.0
+        counts = has.sum(axis=0)
+        rival = ((~has) & said & (counts > 0)) @ wu
+        distinct = has & (counts == 1)
+        distinct_weight = distinct @ wu
+        distinct_said = (distinct & said) @ wu
+        left_out = np.maximum(np.where(own & ~has, wu, 0.0).max(axis=1), outside_max)
+        strongest = has[[1 if i == 0 else 0 for i in range(n)]] if n > 1 else np.zeros_like(has)
+        gain = (said & has & ~strongest) @ wu
+        loss = (said & strongest & ~has) @ wu
+        extra = (has & ~strongest & ~said) @ wu
+        content_key = " ".join(wd for wd, st in zip(q.words, m.stop.mask(q.words), strict=True) if not st)
+        said_opening = [m.opening_pair[int(v)] in q.said for v in self.variants]
+        out = np.zeros((n, len(FEATURES)))
+        top_total = float(self.totals[0])
+        for i in range(n):
+            v = int(self.variants[i])
+            foreign = m.foreign[v] > 0
+            out[i] = (
+                self.scores[i],
+                self.totals[i],
+                self.name_cov[i],
+                self.question_cov[i],
+                math.log1p(self.shared[i]),
+                math.log1p(self.missing[i]),
+                math.log1p(max(self.missing[i] - (0.0 if said_opening[i] else m.opening_weight[v]), 0.0)),
+                math.log1p(self.unexplained[i]),
+                float(self.verbatim[i]),
+                float(self.verbatim_long[i]),
+                float(self.scores[i] >= ABSTAIN_BELOW or self.verbatim_long[i]),
+                float(m.kind[v] == ALIAS),
+                float(m.kind[v] == HEAD),
+                float(foreign and self.said_foreign),
+                float(foreign and not self.said_foreign),
+                self.age_conflict[i],
+                self.action_conflict[i],
+                m.ward[self.owners[i]],
+                m.popularity[self.owners[i]],
+                i / POOL,
+                top_total - self.totals[i],
+                self.totals[i] - self.totals[i + 1] if i + 1 < n else 0.5,
+                rival[i] / self.q_weight,
+                distinct_said[i] / distinct_weight[i] if distinct_weight[i] else 0.0,
+                math.log1p(max(distinct_weight[i] - distinct_said[i], 0.0)),
+                left_out[i] / m.max_weight,
+                gain[i] / self.q_weight,
+                loss[i] / self.q_weight,
+                math.log1p(extra[i]),
+                min(self.missing[i], self.unexplained[i]) / self.q_weight,
+                float(self.forked[i]),
+                min(q.content_words / 10, 3.0),
+                min(q.unknown_words, 5),
+                min(q.corrected, 5),
+                math.log1p(self.q_weight),
+                fuzz.token_set_ratio(content_key, m.variant_keys[v]) / 100,
+            )
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """The matcher's view of a question: ranked candidates and the span that named the best."""
@@ -149,25 +476,10 @@ class Fit:
     """How well a question names one given procedure."""
 
     score: float
-    """The score `match` ranks by (0 when the question shares nothing with its names)."""
+    """The hand-tuned score `match` ranks by without a re-ranker (0 when the question shares
+    nothing with its names)."""
     explained: float
     """Share of the question's own content weight its names explain (0-1)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Scored:
-    """One question scored against every variant it shares a feature with (`hit`)."""
-
-    words: list[str]
-    """The question's words after typo correction."""
-    hit: np.ndarray
-    """Variant indices, ascending."""
-    score: np.ndarray
-    name_cov: np.ndarray
-    """Share of each variant's weight the question mentions."""
-    own_overlap: np.ndarray
-    """Weight of each variant's features among the question's own (not synonym) features."""
-    q_weight: float
 
 
 class ProcedureMatcher:
@@ -178,12 +490,31 @@ class ProcedureMatcher:
         entries: Sequence[CatalogEntry],
         question_words: QuestionWords | None = None,
         normalizer: Normalizer | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.stop = load_question_words() if question_words is None else question_words
         # Names and aliases go through the same normalization as questions ("đổi cccd" ->
         # "đổi căn cước công dân"), so both sides meet on the same words.
         normalize = normalizer or Normalizer()
-        self.synonyms = load_synonyms()
+        # both sides in the form questions take ("gplx" is read as "giấy phép lái xe")
+        self.synonyms = tuple(
+            sorted({(normalize(v).key, normalize(t).key) for v, t in load_synonyms()}, key=lambda p: -len(p[0]))
+        )
+        owner_keys = [normalize(e.name).key for e in entries]
+        self.actions = load_actions()
+        # each procedure's actions as bits, so a question's conflicts are one vector operation
+        self.action_bit = {a: i for i, a in enumerate(sorted(self.actions))}
+        starts = [" ".join(_strip_prefix(k).split()[:ACTION_WORDS]) for k in owner_keys]
+        self.action_bits = np.array(
+            [sum(1 << self.action_bit[a] for a in actions_in(start, self.actions)) for start in starts], dtype=np.int64
+        )
+        self.ages = age_conditions(owner_keys)
+        # the ages each procedure is for, from its name's condition (everyone when it has none)
+        self.age_range = np.array([[0, 200]] * len(entries), dtype=np.int32).reshape(-1, 2)
+        for i, key in enumerate(owner_keys):
+            for phrase, low, high in self.ages:
+                if f" {phrase} " in f" {key} ":
+                    self.age_range[i] = (low, high)
         self.entries = list(entries)
         variant_keys: list[str] = []
         variant_owner: list[int] = []
@@ -196,41 +527,46 @@ class ProcedureMatcher:
         for i, k in enumerate(name_keys):
             for w in set(k.split()):
                 postings.setdefault(w, []).append(i)
+        # the same procedure at several levels is one family: a shortened name they share is theirs
+        family = [family_key(e.name) for e in self.entries]
 
         def spread(key: str) -> int:
-            """How many official names contain `key` word for word."""
+            """How many families of official names contain `key` word for word."""
             rarest = min(key.split(), key=lambda w: len(postings.get(w, ())))
-            return sum(f" {key} " in padded_names[j] for j in postings.get(rarest, ()))
+            return len({family[j] for j in postings.get(rarest, ()) if f" {key} " in padded_names[j]})
 
         own_keys = [
             [name_keys[i], *(_strip_prefix(normalize(t).key) for t in e.aliases)] for i, e in enumerate(self.entries)
         ]
         head_keys = [[_strip_prefix(normalize(h).key) for h in heads(e.name)] for e in self.entries]
         taken = {k for keys in own_keys for k in keys}
-        made_by: dict[str, int] = {}
-        for keys in head_keys:
+        made_by: dict[str, set[str]] = {}
+        for i, keys in enumerate(head_keys):
             for k in set(keys):
-                made_by[k] = made_by.get(k, 0) + 1
+                made_by.setdefault(k, set()).add(family[i])
+        kinds: list[int] = []
         for i in range(len(self.entries)):
             seen: set[str] = set()
-            texts = [(k, 0.0) for k in own_keys[i]]
+            texts = [(k, 0.0, NAME if j == 0 else ALIAS) for j, k in enumerate(own_keys[i])]
             for key in head_keys[i]:
                 # kept only when it names this procedure alone and still says enough
                 if (
                     key
                     and key not in taken
-                    and made_by[key] == 1
+                    and len(made_by[key]) == 1
                     and self.content_words(key.split()) >= HEAD_MIN_WORDS
                     and spread(key) <= HEAD_SPREAD
                 ):
-                    texts.append((key, DERIVED_PENALTY))
-            for key, penalty in texts:
+                    texts.append((key, DERIVED_PENALTY, HEAD))
+            for key, penalty, kind in texts:
                 if key and key not in seen:
                     seen.add(key)
                     variant_keys.append(key)
                     variant_owner.append(i)
                     derived.append(penalty)
+                    kinds.append(kind)
         self.derived = np.array(derived)
+        self.kind = np.array(kinds, dtype=np.int8)
         # each procedure's first variant is its official name (own_keys starts with it)
         first: dict[int, int] = {}
         for v, owner in enumerate(variant_owner):
@@ -250,6 +586,7 @@ class ProcedureMatcher:
                 df.setdefault(f, set()).add(owner)
         n = max(1, len(self.entries))
         self.vocab = vocab
+        self.feature_names = [f for f, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
         self.weights = np.zeros(len(vocab), dtype=np.float64)
         for f, idx in vocab.items():
             self.weights[idx] = math.log(1 + n / len(df[f])) * (1.3 if " " in f else 1.0)
@@ -263,6 +600,20 @@ class ProcedureMatcher:
         self._columns = self.matrix.tocsc()
         self.row_weight = np.asarray(self.matrix.sum(axis=1)).ravel() + 1e-9
         self.syllables = sorted({f for f in vocab if " " not in f})
+        self.max_weight = float(self.weights.max()) if len(self.weights) else 1.0
+        # the weight of each variant's opening word pair when many names open with it (-1: none)
+        openings = self.name_heads(OPENING_NAMES)
+        self.opening_pair = np.full(len(variant_keys), -1, dtype=np.int64)
+        self.opening_weight = np.zeros(len(variant_keys))
+        for v, vkey in enumerate(variant_keys):
+            words = vkey.split()
+            pair = " ".join(words[:2])
+            if len(words) > 2 and pair in openings and pair in vocab:
+                self.opening_pair[v] = vocab[pair]
+                self.opening_weight[v] = sum(self.weights[vocab[f]] for f in (words[0], words[1], pair) if f in vocab)
+        self.ward = np.array([1.0 if e.ward_level else 0.0 for e in self.entries])
+        self.popularity = np.array([min(max(e.popularity, 0), 100) / 100 for e in self.entries])
+        self.reranker = reranker
         self._fixes: dict[str, str] = {}
         self._prior = np.array(
             [WARD_PRIOR * e.ward_level + POPULARITY_PRIOR * min(max(e.popularity, 0), 100) / 100 for e in self.entries]
@@ -345,24 +696,88 @@ class ProcedureMatcher:
     def content_words(self, words: list[str]) -> int:
         return sum(1 for s in self.stop.mask(words) if not s)
 
-    def _score(self, key: str) -> _Scored | None:
-        """Every variant sharing a feature with the folded question, with its score (before the
-        phrase bonus and the priors); None when the question shares nothing with any name."""
+    def match(self, key: str, limit: int = 5) -> Match:
+        """Rank procedures for a folded question key: the re-ranker's probabilities when one is
+        trained, else the hand-tuned score; `best` is None when the best is not sure enough."""
+        pool = self.pool(key)
+        if pool.empty:
+            return Match((), None, None, pool.content_words)
+        probs: list[float | None]
+        if self.reranker is None:
+            order = list(range(len(pool.owners)))  # already by hand-tuned total
+            probs = [None] * len(order)
+            top = order[0]
+            sure = pool.scores[top] >= ABSTAIN_BELOW or bool(pool.verbatim_long[top])
+        else:
+            predicted = self.reranker.predict(pool.features())
+            order = sorted(range(len(predicted)), key=lambda i: -predicted[i])
+            probs = [round(float(p), 4) for p in predicted]
+            top = order[0]
+            sure = bool(predicted[top] >= self.reranker.threshold)
+        candidates = tuple(
+            Candidate(
+                code=self.entries[pool.owners[i]].code,
+                name=self.entries[pool.owners[i]].name,
+                score=round(min(max(float(pool.totals[i]), 0.0), 1.0), 4),
+                matched=self.variant_keys[pool.variants[i]],
+                probability=probs[i],
+            )
+            for i in order[:limit]
+        )
+        best = candidates[0] if sure else None
+        # Where a procedure is named, for masking it before the intent is classified: the answer's
+        # name, or when the re-ranker abstains the name the hand-tuned rule is sure of (a
+        # procedure we lack is still named; the classifier was trained on these masks).
+        named = top if best else (0 if pool.scores[0] >= ABSTAIN_BELOW or pool.verbatim_long[0] else None)
+        span = self._span(pool.words, self.variant_keys[pool.variants[named]]) if named is not None else None
+        coverage = (float(pool.name_cov[top]), float(pool.question_cov[top]))
+        return Match(candidates, best, span, pool.content_words, coverage)
+
+    def pool(
+        self, key: str, exclude: frozenset[int] = frozenset(), size: int = POOL, only: frozenset[int] | None = None
+    ) -> Pool:
+        """The `size` procedures with the best hand-tuned score for a folded key, best first,
+        with what the re-ranker needs to know about each. `exclude` (procedure positions) leaves
+        procedures out as if the catalog lacked them: training questions about a procedure we
+        pretend is missing teach the re-ranker when to abstain. `only` keeps just those."""
         padded = f" {key} "
-        words = self._correct(key.split())
-        own = {self.vocab[f] for f in self._features(words) if f in self.vocab}
+        raw = key.split()
+        words = self._correct(raw)
+        stop = self.stop.mask(words)
+        content = sum(1 for s in stop if not s)
+        unknown = sum(1 for w, s in zip(words, stop, strict=True) if not s and w not in self.vocab and not w.isdigit())
+        objects = self.stop.objects(words)
+        named = [w for w, o in zip(words, objects, strict=True) if not o] if any(objects) else words
+        own = {self.vocab[f] for f in self._features(named) if f in self.vocab}
         # Official terms behind everyday words count when a name has them, but are never
         # held against a name as words the question said and the name left unexplained.
         extra: set[int] = set()
         for variant, term in self.synonyms:
             if f" {variant} " in padded:
                 extra |= {self.vocab[f] for f in self._features(term.split()) if f in self.vocab}
+        ages = asked_ages(key)
+        for age in ages:
+            for phrase, low, high in self.ages:
+                if low <= age <= high:
+                    extra |= {self.vocab[f] for f in self._features(phrase.split()) if f in self.vocab}
         feats = sorted(own | extra)
+        corrected = sum(1 for a, b in zip(raw, words, strict=True) if a != b)
+        context = _Question(
+            words=words, content_words=content, unknown_words=unknown, own=own, said=own | extra, corrected=corrected
+        )
         if not feats or not len(self.entries):
-            return None
-        q_weight = float(self.weights[sorted(own)].sum()) + 1e-9
+            return Pool.nothing(context)
+        # A syllable no name or alias has is as rare as can be: it is something the question
+        # says that no procedure here explains ("karaoke", "mầm non" is not in the records).
+        q_weight = float(self.weights[sorted(own)].sum()) + UNKNOWN_WEIGHT * self.max_weight * unknown + 1e-9
         all_overlap = self._overlap(feats)
         hit = np.nonzero(all_overlap)[0]
+        if exclude:
+            hit = hit[~np.isin(self.variant_owner[hit], np.fromiter(exclude, dtype=np.int32))]
+        if only is not None:
+            hit = hit[np.isin(self.variant_owner[hit], np.fromiter(only, dtype=np.int32))]
+        if not len(hit):
+            return Pool.nothing(context)
         overlap, own_overlap = all_overlap[hit], self._overlap(sorted(own))[hit]
         name_cov = overlap / self.row_weight[hit]
         # Tversky index: shared weight against what the name adds and what the question leaves
@@ -375,37 +790,44 @@ class ProcedureMatcher:
         # ("lấy chồng Hàn Quốc"), the foreign-element variant is what they mean.
         said_foreign = any(f in self.vocab and self.vocab[f] in own | extra for f in _FOREIGN)
         score = score + (FOREIGN_BONUS if said_foreign else -FOREIGN_PENALTY) * self.foreign[hit]
-        return _Scored(words, hit, score, name_cov, own_overlap, q_weight)
-
-    def _phrase_bonus(self, s: _Scored, variants: np.ndarray) -> tuple[np.ndarray, set[int]]:
-        """PHRASE_BONUS for each of `variants` (positions in `s.hit`) written word for word in
-        the question, and which of them are whole names or aliases of two or more content words."""
-        joined = f" {' '.join(s.words)} "
-        bonus = np.zeros(len(s.hit))
-        verbatim: set[int] = set()
-        for pos in variants:
-            v = int(s.hit[pos])
-            key = self.variant_keys[v]
-            if f" {key} " in joined:
-                bonus[pos] = PHRASE_BONUS
-                if self.content_words(key.split()) >= 2 and not self.derived[v]:
-                    verbatim.add(v)
-        return bonus, verbatim
-
-    def match(self, key: str, limit: int = 5) -> Match:
-        """Rank procedures for a folded question key."""
-        s = self._score(key)
-        if s is None:
-            return Match((), None, None, self.content_words(self._correct(key.split())))
-        content = self.content_words(s.words)
-        hit, score, name_cov, own_overlap = s.hit, s.score, s.name_cov, s.own_overlap
+        # an action asked for ("cấp lại", or "bị mất" that stands for it) that the name does not do
+        asked_actions = actions_in(key, self.actions)
+        for variant, term in self.synonyms:
+            if f" {variant} " in padded:
+                asked_actions |= actions_in(term, self.actions)
+        action_conflict = np.zeros(len(hit))
+        if asked_actions:
+            asked_bits = sum(1 << self.action_bit[a] for a in asked_actions)
+            names = self.action_bits[self.variant_owner[hit]]
+            action_conflict = ((names != 0) & ((names & asked_bits) == 0)).astype(float)
+            score = score - ACTION_CONFLICT * action_conflict
+        conflict = np.zeros(len(hit))
+        if ages:
+            ranges = self.age_range[self.variant_owner[hit]]
+            fits = np.zeros(len(hit), dtype=bool)
+            for age in ages:
+                fits |= (ranges[:, 0] <= age) & (age <= ranges[:, 1])
+            conflict = (~fits).astype(float)
+            score = score - AGE_CONFLICT * conflict
+        # a name or alias written word for word in the question
+        joined = f" {' '.join(words)} "
         if len(hit) > SHORTLIST:
             # Only the best-scoring variants can rank: the priors add at most a few hundredths.
             keep = np.sort(np.argpartition(-score, SHORTLIST)[:SHORTLIST])
-            s = _Scored(s.words, hit[keep], score[keep], name_cov[keep], own_overlap[keep], s.q_weight)
-            hit, score, name_cov, own_overlap = s.hit, s.score, s.name_cov, s.own_overlap
-        # a name or alias written word for word in the question
-        bonus, verbatim = self._phrase_bonus(s, np.argsort(-score)[:40])
+            hit, score, name_cov, own_overlap = hit[keep], score[keep], name_cov[keep], own_overlap[keep]
+            shared, missing, unexplained, conflict = shared[keep], missing[keep], unexplained[keep], conflict[keep]
+            action_conflict = action_conflict[keep]
+        top = hit[np.argsort(-score)[:40]]
+        bonus = np.zeros(len(hit))
+        verbatim = np.zeros(len(hit), dtype=bool)
+        verbatim_long = np.zeros(len(hit), dtype=bool)
+        for v in top:
+            vkey = self.variant_keys[v]
+            if f" {vkey} " in joined:
+                pos = np.searchsorted(hit, v)
+                bonus[pos] = PHRASE_BONUS
+                verbatim[pos] = True
+                verbatim_long[pos] = self.content_words(vkey.split()) >= 2 and not self.derived[v]
         score = score + bonus
         # best variant per procedure, then the procedures ranked with their priors
         owners = self.variant_owner[hit]
@@ -413,50 +835,50 @@ class ProcedureMatcher:
         _, first = np.unique(owners[order], return_index=True)
         best_idx = order[first]
         totals = score[best_idx] + self._prior[owners[best_idx]]
-        top_k = best_idx[np.argsort(-totals, kind="stable")[:limit]]
-        ranked = [
-            (float(score[i] + self._prior[owners[i]]), float(score[i]), int(owners[i]), int(hit[i])) for i in top_k
-        ]
-        top_pos = int(np.searchsorted(hit, ranked[0][3]))
-        own_share = float(own_overlap[top_pos]) / s.q_weight
-        coverage = (float(name_cov[top_pos]), min(own_share, 1.0))
-        candidates = tuple(
-            Candidate(
-                code=self.entries[o].code,
-                name=self.entries[o].name,
-                score=round(min(float(total), 1.0), 4),
-                matched=self.variant_keys[v],
-            )
-            for total, _s, o, v in ranked
+        chosen = best_idx[np.argsort(-totals, kind="stable")[:size]]
+        # a name that goes on differently from the question after what they share ("chứng chỉ
+        # hành nghề đấu giá" for "chứng chỉ hành nghề khám bệnh") names another procedure
+        said_words = frozenset(f for f in (self.feature_names[i] for i in own | extra) if " " not in f)
+        forked = np.array([forks(words, self.variant_keys[int(hit[c])].split(), self.stop, said_words) for c in chosen])
+        if forked.any():
+            score = score.copy()
+            score[chosen] -= FORK_PENALTY * forked
+            totals_chosen = score[chosen] + self._prior[owners[chosen]]
+            order_chosen = np.argsort(-totals_chosen, kind="stable")
+            chosen, forked = chosen[order_chosen], forked[order_chosen]
+        return Pool(
+            matcher=self,
+            question=context,
+            q_weight=q_weight,
+            said_foreign=said_foreign,
+            owners=owners[chosen],
+            variants=hit[chosen],
+            scores=score[chosen],
+            totals=score[chosen] + self._prior[owners[chosen]],
+            name_cov=name_cov[chosen],
+            question_cov=np.minimum(own_overlap[chosen] / q_weight, 1.0),
+            shared=shared[chosen],
+            missing=missing[chosen],
+            unexplained=unexplained[chosen],
+            verbatim=verbatim[chosen],
+            verbatim_long=verbatim_long[chosen],
+            age_conflict=conflict[chosen],
+            action_conflict=action_conflict[chosen],
+            forked=forked,
         )
-        # A whole name or alias of two or more content words, written word for word, names the
-        # procedure even inside a long story; otherwise the score must clear the threshold.
-        sure = ranked[0][1] >= ABSTAIN_BELOW or ranked[0][3] in verbatim
-        best = candidates[0] if candidates and sure else None
-        span = self._span(s.words, self.variant_keys[ranked[0][3]]) if best else None
-        return Match(candidates, best, span, content, coverage)
 
     def fits(self, key: str, codes: Sequence[str]) -> dict[str, Fit]:
         """How well the question names each of `codes`, whatever else ranks above them: lets a
         caller weigh a few procedures it already has in mind, such as the one a conversation is
         about and its siblings. Procedures sharing nothing with the question get Fit(0, 0)."""
         out = dict.fromkeys(codes, Fit(0.0, 0.0))
-        s = self._score(key)
-        if s is None:
-            return out
         wanted = {self._index[c]: c for c in codes if c in self._index}
-        owners = self.variant_owner[s.hit]
-        positions = np.nonzero(np.isin(owners, list(wanted)))[0]
-        if not len(positions):
+        if not wanted:
             return out
-        bonus, _ = self._phrase_bonus(s, positions)
-        for pos in positions:
-            owner = int(owners[pos])
-            code = wanted[owner]
-            score = round(min(float(s.score[pos] + bonus[pos] + self._prior[owner]), 1.0), 4)
-            explained = min(float(s.own_overlap[pos]) / s.q_weight, 1.0)
-            old = out[code]
-            out[code] = Fit(max(old.score, score), max(old.explained, explained))
+        pool = self.pool(key, only=frozenset(wanted), size=len(wanted))
+        for i, owner in enumerate(pool.owners):
+            code = wanted[int(owner)]
+            out[code] = Fit(round(min(float(pool.totals[i]), 1.0), 4), float(pool.question_cov[i]))
         return out
 
     def siblings(self, code: str) -> dict[str, float]:

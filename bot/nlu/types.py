@@ -58,9 +58,14 @@ class Candidate:
     code: str
     name: str
     score: float
-    """0-1: how well the question names this procedure."""
+    """0-1: how well the question names this procedure (the matcher's overlap score: Tversky
+    index, bonuses and priors)."""
     matched: str = ""
     """The name or alias that matched best."""
+    probability: float | None = None
+    """0-1: the re-ranker's calibrated probability that the question is about this procedure;
+    candidates are ordered by it and the matcher abstains below its threshold (None when no
+    re-ranker is trained: then they are ordered by `score`)."""
 
 
 @dataclass(frozen=True, slots=True)

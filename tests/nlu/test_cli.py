@@ -78,8 +78,13 @@ def test_first_runs_at_the_same_time_build_the_knowledge_base_once(env: dict[str
     env = {k: v for k, v in env.items() if k != "MOTCUA_DATABASE_URL"} | {"MOTCUA_DB_PATH": str(tmp_path / "kb.db")}
     runs = [
         subprocess.Popen(
-            [*MOTCUA, "parse"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=env, cwd=ROOT,
+            [*MOTCUA, "parse"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
         )
         for _ in range(2)
     ]
