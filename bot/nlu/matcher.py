@@ -636,12 +636,23 @@ class ProcedureMatcher:
                 continue
             fixed = self._fixes.get(w)
             if fixed is None:
-                found = process.extractOne(w, self.syllables, scorer=OSA.distance, score_cutoff=1)
-                fixed = found[0] if found else w
+                fixed = self._nearest(w)
                 if len(self._fixes) < 50_000:  # bounded: typos repeat, but input is unbounded
                     self._fixes[w] = fixed
             out.append(fixed)
         return out
+
+    def _nearest(self, word: str) -> str:
+        """The known syllable one edit from `word`: two letters swapped first (the commonest slip
+        on a phone keyboard: "hno" -> "hon"), else the commonest syllable of the catalog among
+        those one edit away (a noisy-channel prior), `word` itself when none is."""
+        found = process.extract(word, self.syllables, scorer=OSA.distance, score_cutoff=1, limit=None)
+        if not found:
+            return word
+        letters = sorted(word)
+        swapped = [s for s, _d, _i in found if len(s) == len(word) and sorted(s) == letters]
+        pool = swapped or [s for s, _d, _i in found]
+        return min(pool, key=lambda s: (self.weights[self.vocab[s]], s))
 
     def _overlap(self, feats: list[int]) -> np.ndarray:
         """For every variant, the weight of its features among `feats` (a sparse product, summed
