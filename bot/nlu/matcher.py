@@ -518,7 +518,7 @@ class ProcedureMatcher:
         # names that open with an action on an existing paper ("Gia hạn …", "Cấp lại …"; not
         # "Cấp, bổ sung, gia hạn …" that also issues a first one)
         self.marked = np.array(
-            [float(bool(actions_in(" ".join(start.split()[:2]), self.actions) - set(PLAIN_ACTIONS))) for start in starts]
+            [float(bool(actions_in(" ".join(s.split()[:2]), self.actions) - set(PLAIN_ACTIONS))) for s in starts]
         )
         self.ages = age_conditions(owner_keys)
         # the ages each procedure is for, from its name's condition (everyone when it has none)
