@@ -1,0 +1,78 @@
+"""Webhook events already taken in: platforms redeliver (Telegram after a slow or failed answer,
+Zalo when it saw no 200), and each event must be answered and stored once, whichever worker
+receives which copy."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from knowledge.db import Database
+from knowledge.models import WebhookEvent
+
+log = logging.getLogger(__name__)
+
+_EVENT = cast(Table, WebhookEvent.__table__)
+
+KEEP = timedelta(days=2)
+"""Telegram keeps an undelivered update for 24 hours; Zalo retries for minutes. Two days covers
+both with room to spare."""
+SWEEP_EVERY = 600.0
+"""Seconds between two sweeps of expired rows by one process (each worker sweeps on its own)."""
+MAX_ID = 200
+"""Longer ids are cut: the column's width (no platform sends ids anywhere near it)."""
+
+
+def _claim_statement(dialect: str) -> Any:
+    """An insert that does nothing when the (source, event_id) pair is already there, so two
+    workers racing on one event see one row inserted between them, never an error."""
+    if dialect == "postgresql":
+        return postgresql.insert(_EVENT).on_conflict_do_nothing(index_elements=["source", "event_id"])
+    if dialect == "sqlite":
+        return sqlite.insert(_EVENT).on_conflict_do_nothing(index_elements=["source", "event_id"])
+    return insert(_EVENT)  # other databases: the primary key refuses the second insert
+
+
+class SeenEvents:
+    """Claims event ids for one database. `first_time` is the only call an adapter needs."""
+
+    def __init__(self, db: Database, keep: timedelta = KEEP, sweep_every: float = SWEEP_EVERY) -> None:
+        self.db = db
+        self.keep = keep
+        self.sweep_every = sweep_every
+        self._claim = _claim_statement(db.engine.dialect.name)
+        self._last_sweep = 0.0
+        self._sweep_lock = threading.Lock()
+
+    def first_time(self, source: str, event_id: str) -> bool:
+        """True for the first delivery of the event (it is now recorded), False for a
+        redelivery. The unique key decides, inside the database, so two workers receiving the
+        same event at once cannot both get True."""
+        now = datetime.now(UTC)
+        row = {"source": source[:80], "event_id": event_id[:MAX_ID], "received_at": now}
+        with self.db.writing(), self.db.engine.begin() as conn:
+            try:
+                inserted = conn.execute(self._claim, row).rowcount
+            except IntegrityError:
+                return False
+            if self._sweep_due():
+                swept = conn.execute(delete(_EVENT).where(_EVENT.c.received_at < now - self.keep)).rowcount
+                if swept:
+                    log.info("forgot %d webhook events older than %s", swept, self.keep)
+        return inserted == 1
+
+    def _sweep_due(self) -> bool:
+        """Whether this call sweeps expired rows: at most once per `sweep_every` per process."""
+        with self._sweep_lock:
+            clock = time.monotonic()
+            if self._last_sweep and clock - self._last_sweep < self.sweep_every:
+                return False
+            self._last_sweep = clock
+            return True
