@@ -33,11 +33,14 @@ MAX_ID = 200
 def _claim_statement(dialect: str) -> Any:
     """An insert that does nothing when the (source, event_id) pair is already there, so two
     workers racing on one event see one row inserted between them, never an error."""
+    # RETURNING tells whether a row went in (the drivers' rowcount is not reliable for this).
     if dialect == "postgresql":
-        return postgresql.insert(_EVENT).on_conflict_do_nothing(index_elements=["source", "event_id"])
+        upsert = postgresql.insert(_EVENT).on_conflict_do_nothing(index_elements=["source", "event_id"])
+        return upsert.returning(_EVENT.c.event_id)
     if dialect == "sqlite":
-        return sqlite.insert(_EVENT).on_conflict_do_nothing(index_elements=["source", "event_id"])
-    return insert(_EVENT)  # other databases: the primary key refuses the second insert
+        upsert = sqlite.insert(_EVENT).on_conflict_do_nothing(index_elements=["source", "event_id"])
+        return upsert.returning(_EVENT.c.event_id)
+    return insert(_EVENT).returning(_EVENT.c.event_id)  # elsewhere the primary key refuses a second
 
 
 class SeenEvents:
@@ -59,14 +62,14 @@ class SeenEvents:
         row = {"source": source[:80], "event_id": event_id[:MAX_ID], "received_at": now}
         with self.db.writing(), self.db.engine.begin() as conn:
             try:
-                inserted = conn.execute(self._claim, row).rowcount
+                inserted = conn.execute(self._claim, row).first() is not None
             except IntegrityError:
                 return False
             if self._sweep_due():
                 swept = conn.execute(delete(_EVENT).where(_EVENT.c.received_at < now - self.keep)).rowcount
                 if swept:
                     log.info("forgot %d webhook events older than %s", swept, self.keep)
-        return inserted == 1
+        return inserted
 
     def _sweep_due(self) -> bool:
         """Whether this call sweeps expired rows: at most once per `sweep_every` per process."""
