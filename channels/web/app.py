@@ -69,6 +69,8 @@ def _validation_message(exc: RequestValidationError) -> str:
             problems.append(f"trường {field} quá dài (tối đa {limit} ký tự)")
         elif kind == "string_too_short":
             problems.append(f"trường {field} không được để trống")
+        elif kind == "string_unicode":  # a lone surrogate escape ("\ud800"): no text can hold it
+            problems.append(f"trường {field} chứa ký tự không hợp lệ")
         elif kind in ("string_type", "dict_type", "model_attributes_type"):
             problems.append(f"trường {field} sai kiểu dữ liệu" if where else "cần một đối tượng JSON")
         else:
