@@ -38,8 +38,8 @@ def _claim_statement(dialect: str) -> Any:
         upsert = postgresql.insert(_EVENT).on_conflict_do_nothing(index_elements=["source", "event_id"])
         return upsert.returning(_EVENT.c.event_id)
     if dialect == "sqlite":
-        upsert = sqlite.insert(_EVENT).on_conflict_do_nothing(index_elements=["source", "event_id"])
-        return upsert.returning(_EVENT.c.event_id)
+        lite = sqlite.insert(_EVENT).on_conflict_do_nothing(index_elements=["source", "event_id"])
+        return lite.returning(_EVENT.c.event_id)
     return insert(_EVENT).returning(_EVENT.c.event_id)  # elsewhere the primary key refuses a second
 
 

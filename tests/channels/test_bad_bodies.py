@@ -180,9 +180,7 @@ def test_deeply_nested_button_payload_gets_a_polite_reply_and_no_traceback(
     ],
     ids=["nul-inside", "only-nul", "clean"],
 )
-def test_rest_text_is_stored_without_nul(
-    client: TestClient, kb_copy: Database, raw: str, expected: str
-) -> None:
+def test_rest_text_is_stored_without_nul(client: TestClient, kb_copy: Database, raw: str, expected: str) -> None:
     body = json.dumps({"sender": "nul\x00-sender", "message": raw})  # \u0000 escapes
     r = client.post("/webhooks/rest/webhook", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 200 and r.json()[0]["recipient_id"] == "nul\x00-sender"

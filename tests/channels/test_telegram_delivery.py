@@ -132,7 +132,7 @@ def test_bot_api_down_then_up_question_stored_first_answer_sent_later(
     if fault != "refused":
         bot_api.mode = fault
         bot_api.start()
-    adapter, client = make_client(assistant, settings_for, kb_copy, bot_api)
+    _adapter, client = make_client(assistant, settings_for, kb_copy, bot_api)
     with client, caplog.at_level(logging.WARNING):
         started = time.monotonic()
         r = client.post("/telegram/webhook", json=fixture("text"), headers=SECRET)
@@ -170,7 +170,7 @@ def test_a_send_that_keeps_failing_is_given_up_and_logged(
 
 def test_replayed_update_is_answered_and_stored_once(assistant, settings_for, kb_copy, bot_api: FakeBotApi) -> None:
     bot_api.start()
-    adapter, client = make_client(assistant, settings_for, kb_copy, bot_api)
+    _adapter, client = make_client(assistant, settings_for, kb_copy, bot_api)
     with client:
         first = client.post("/telegram/webhook", json=fixture("text"), headers=SECRET)
         again = [client.post("/telegram/webhook", json=fixture("text"), headers=SECRET) for _ in range(3)]
@@ -192,7 +192,7 @@ def test_button_press_acknowledged_then_answered_in_order(
     assistant, settings_for, kb_copy, bot_api: FakeBotApi
 ) -> None:
     bot_api.start()
-    adapter, client = make_client(assistant, settings_for, kb_copy, bot_api)
+    _adapter, client = make_client(assistant, settings_for, kb_copy, bot_api)
     with client:
         assert client.post("/telegram/webhook", json=fixture("callback"), headers=SECRET).status_code == 200
         bot_api.wait_sent(1)
