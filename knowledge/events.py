@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert
+from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -28,6 +28,26 @@ SWEEP_EVERY = 600.0
 """Seconds between two sweeps of expired rows by one process (each worker sweeps on its own)."""
 MAX_ID = 200
 """Longer ids are cut: the column's width (no platform sends ids anywhere near it)."""
+STALE = timedelta(seconds=60)
+"""A claim still unanswered after this long belongs to a worker that died before storing the
+question (answering takes milliseconds): a redelivery then takes it over."""
+
+_TAKE_OVER = (
+    update(_EVENT)
+    .where(
+        _EVENT.c.source == bindparam("b_source"),
+        _EVENT.c.event_id == bindparam("b_event_id"),
+        _EVENT.c.answered_at.is_(None),
+        _EVENT.c.received_at < bindparam("b_stale"),
+    )
+    .values(received_at=bindparam("received_at"))
+    .returning(_EVENT.c.event_id)
+)
+_ANSWERED = (
+    update(_EVENT)
+    .where(_EVENT.c.source == bindparam("b_source"), _EVENT.c.event_id == bindparam("b_event_id"))
+    .values(answered_at=bindparam("answered_at"))
+)
 
 
 def _claim_statement(dialect: str) -> Any:
@@ -44,32 +64,48 @@ def _claim_statement(dialect: str) -> Any:
 
 
 class SeenEvents:
-    """Claims event ids for one database. `first_time` is the only call an adapter needs."""
+    """Claims event ids for one database: `first_time` before answering, `answered` after."""
 
-    def __init__(self, db: Database, keep: timedelta = KEEP, sweep_every: float = SWEEP_EVERY) -> None:
+    def __init__(
+        self, db: Database, keep: timedelta = KEEP, sweep_every: float = SWEEP_EVERY, stale: timedelta = STALE
+    ) -> None:
         self.db = db
         self.keep = keep
         self.sweep_every = sweep_every
+        self.stale = stale
         self._claim = _claim_statement(db.engine.dialect.name)
         self._last_sweep = 0.0
         self._sweep_lock = threading.Lock()
 
     def first_time(self, source: str, event_id: str) -> bool:
-        """True for the first delivery of the event (it is now recorded), False for a
+        """True for the first delivery of the event (it is now claimed), False for a
         redelivery. The unique key decides, inside the database, so two workers receiving the
-        same event at once cannot both get True."""
+        same event at once cannot both get True. A claim that was never answered (its worker
+        died) is handed to a redelivery once it is `stale`."""
         now = datetime.now(UTC)
-        row = {"source": source[:80], "event_id": event_id[:MAX_ID], "received_at": now}
+        source, event_id = source[:80], event_id[:MAX_ID]
         with self.db.writing(), self.db.engine.begin() as conn:
             try:
-                inserted = conn.execute(self._claim, row).first() is not None
+                claimed = conn.execute(self._claim, {"source": source, "event_id": event_id, "received_at": now})
+                inserted = claimed.first() is not None
             except IntegrityError:
                 return False
+            if not inserted:
+                values = {"b_source": source, "b_event_id": event_id, "b_stale": now - self.stale, "received_at": now}
+                inserted = conn.execute(_TAKE_OVER, values).first() is not None
+                if inserted:
+                    log.warning("%s event %s was claimed but never answered: answering it now", source, event_id)
             if self._sweep_due():
                 swept = conn.execute(delete(_EVENT).where(_EVENT.c.received_at < now - self.keep)).rowcount
                 if swept:
                     log.info("forgot %d webhook events older than %s", swept, self.keep)
         return inserted
+
+    def answered(self, source: str, event_id: str) -> None:
+        """The event's question is stored (and its answer on its way): no redelivery takes it."""
+        values = {"b_source": source[:80], "b_event_id": event_id[:MAX_ID], "answered_at": datetime.now(UTC)}
+        with self.db.writing(), self.db.engine.begin() as conn:
+            conn.execute(_ANSWERED, values)
 
     def _sweep_due(self) -> bool:
         """Whether this call sweeps expired rows: at most once per `sweep_every` per process."""

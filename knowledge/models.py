@@ -343,6 +343,9 @@ class WebhookEvent(Base):
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     """Telegram's update_id, Zalo's message.msg_id."""
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    """Set once the question is stored; a claim left without it by a worker that died is taken
+    over by the platform's redelivery."""
 
 
 class Meta(Base):

@@ -103,7 +103,9 @@ class _Bot(ExtBot[None]):
             if isinstance(exc, BadRequest):
                 raise
             log.warning("Telegram Bot API unreachable at start (%s); going on without getMe", exc)
-            stand_in = User(int(self.token.split(":", 1)[0]), self._name or "bot", True, username=self._name or "")
+            prefix = self.token.split(":", 1)[0]
+            bot_id = int(prefix) if prefix.isdigit() else 0
+            stand_in = User(bot_id, self._name or "bot", True, username=self._name or "")
             self._bot_user = stand_in  # what getMe would have cached
             return stand_in
 
@@ -266,6 +268,7 @@ class TelegramAdapter:
             # and a handler's failure is logged by on_error: Telegram gets 200 either way, or it
             # would redeliver the update, and hold back the bot's later ones, for hours.
             await self.application.process_update(update)
+            self.settle(update.update_id)
             return JSONResponse({"ok": True})
 
     def first_delivery(self, update_id: int) -> bool:
@@ -276,3 +279,10 @@ class TelegramAdapter:
             # Better an answer twice than none: the message goes on to be answered and stored.
             log.warning("could not record telegram update %s: %s", update_id, exc)
             return True
+
+    def settle(self, update_id: int) -> None:
+        """The update's question is stored: a later redelivery is a replay, whatever its age."""
+        try:
+            self.seen.answered(self.source, str(update_id))
+        except (SQLAlchemyError, DatabaseError) as exc:
+            log.warning("could not mark telegram update %s answered: %s", update_id, exc)

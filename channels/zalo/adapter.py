@@ -156,17 +156,32 @@ class ZaloAdapter:
             self.send(user_id, [Reply(NOT_TEXT)])
         # follow, seen, delivered and the OA's own events need no answer
 
-    def first_delivery(self, data: dict[str, Any]) -> bool:
-        """False for an event already taken in: Zalo redelivers one it saw no 200 for."""
+    @staticmethod
+    def message_id(data: dict[str, Any]) -> str | None:
+        """The event's message.msg_id; None for events without one (follow, seen, ...)."""
         message = data.get("message")
         msg_id = message.get("msg_id") if isinstance(message, dict) else None
         if not isinstance(msg_id, str | int) or isinstance(msg_id, bool) or msg_id == "":
-            return True  # events without a message id (follow, ...) are answered by nobody
+            return None
+        return str(msg_id)
+
+    def first_delivery(self, msg_id: str | None) -> bool:
+        """False for an event already taken in: Zalo redelivers one it saw no 200 for."""
+        if msg_id is None:
+            return True  # nothing to answer twice
         try:
-            return self.seen.first_time(self.source, str(msg_id))
+            return self.seen.first_time(self.source, msg_id)
         except (SQLAlchemyError, DatabaseError) as exc:
             log.warning("could not record zalo event %s: %s", msg_id, exc)
             return True
+
+    def settle(self, msg_id: str | None) -> None:
+        if msg_id is None:
+            return
+        try:
+            self.seen.answered(self.source, msg_id)
+        except (SQLAlchemyError, DatabaseError) as exc:
+            log.warning("could not mark zalo event %s answered: %s", msg_id, exc)
 
     async def respond(self, msg: IncomingMessage) -> Any:
         """The assistant's answer in a thread; inside the web app, the app's own `respond` (mount)."""
@@ -184,7 +199,8 @@ class ZaloAdapter:
             problem = self.verify(raw, request.headers.get("X-ZEvent-Signature"), data)
             if problem:
                 return JSONResponse({"error": problem}, status_code=401 if "Thiếu chữ ký" in problem else 403)
-            if not self.first_delivery(data):
+            msg_id = self.message_id(data)
+            if not self.first_delivery(msg_id):
                 return JSONResponse({"ok": True, "duplicate": True})
             # The question is stored before the 200 (a few milliseconds); the answer goes out
             # through the OA API afterwards, so a slow or failing OA API never delays the 200.
@@ -192,4 +208,5 @@ class ZaloAdapter:
                 await self.process(data)
             except Exception:
                 log.exception("failed to answer a Zalo event")
+            self.settle(msg_id)
             return JSONResponse({"ok": True})

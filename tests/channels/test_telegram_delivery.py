@@ -185,6 +185,7 @@ def test_replayed_update_is_answered_and_stored_once(assistant, settings_for, kb
     with kb_copy.sessions() as s:
         sources = s.scalars(select(WebhookEvent.source).distinct()).all()
         assert s.scalar(select(func.count()).select_from(WebhookEvent)) == 2
+        assert all(e.answered_at is not None for e in s.scalars(select(WebhookEvent)))
     assert sources == ["telegram:7000000001"]
 
 

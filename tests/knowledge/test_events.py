@@ -102,3 +102,17 @@ def test_a_sqlite_file_of_the_previous_release_is_upgraded_on_start(tmp_path: Pa
         assert SeenEvents(db).first_time("telegram:1", "1")
     finally:
         db.dispose()
+
+
+def test_a_claim_never_answered_is_taken_over_once_stale(db: Database) -> None:
+    """A worker killed between the claim and storing the question: the redelivery is answered."""
+    waiting = SeenEvents(db)  # a minute to answer
+    assert waiting.first_time("telegram:1", "7")
+    assert waiting.first_time("telegram:1", "7") is False  # still being answered elsewhere
+    impatient = SeenEvents(db, stale=timedelta(seconds=0))
+    assert impatient.first_time("telegram:1", "7") is True  # taken over
+    impatient.answered("telegram:1", "7")
+    assert impatient.first_time("telegram:1", "7") is False  # answered: a replay, however old
+    with db.sessions() as s:
+        row = s.scalars(select(WebhookEvent)).one()
+    assert row.answered_at is not None

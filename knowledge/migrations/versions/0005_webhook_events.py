@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=80), nullable=False),
         sa.Column("event_id", sa.String(length=200), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("source", "event_id"),
     )
     with op.batch_alter_table("webhook_event", schema=None) as batch_op:
