@@ -155,7 +155,7 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     n = args.updates
     texts = questions()
-    rows: list[tuple[str, int, int, int, int, int, int, float]] = []
+    rows: list[tuple[str, int, int, int, int, int, int, int, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         db = fresh_kb(Path(tmp))
         engine, _ = train(db)
@@ -208,6 +208,7 @@ def main() -> None:
             took = time.monotonic()
             got_in = stored(db, channel, "in") - before_in
             expected_out = stored(db, channel, "out")  # every stored answer is one message to send
+            done_before_out = done_before[channel]
 
             def delivered() -> int:
                 return api.count(channel) - before_sent
@@ -216,9 +217,11 @@ def main() -> None:
             took = time.monotonic() - took
             answered = delivered()
             done_before[channel] = expected_out
-            rows.append((label, len(jobs), ok, got_in, answered, duplicates, ok - duplicates - got_in, took))
+            replies = expected_out - done_before_out
+            rows.append((label, len(jobs), ok, got_in, replies, answered, duplicates, ok - duplicates - got_in, took))
 
         done_before = {"telegram": 0, "zalo": 0}
+
         # 1. Bot API refusing connections (getMe included), then answering 502, then up.
         def back_after_502() -> None:
             api.fail = "502"
@@ -238,10 +241,15 @@ def main() -> None:
         server.should_exit = True
         api.stop()
         db.dispose()
-    print(f"{'fault':40} {'sent':>5} {'200':>5} {'stored':>6} {'answered':>8} {'dup':>5} {'lost':>5} {'drain s':>7}")
-    for label, sent, ok, got, answered, dup, lost, took in rows:
-        print(f"{label:40} {sent:5d} {ok:5d} {got:6d} {answered:8d} {dup:5d} {lost:5d} {took:7.1f}")
-    print("lost = answered 200 (not as a duplicate) but not stored; target 0. answered = messages the API received.")
+    head = f"{'fault':38} {'sent':>5} {'200':>5} {'stored':>6} {'replies':>7} {'delivered':>9} {'dup':>4} {'lost':>4}"
+    print(head + f" {'drain s':>7}")
+    for label, sent, ok, got, replies, delivered, dup, lost, took in rows:
+        print(f"{label:38} {sent:5d} {ok:5d} {got:6d} {replies:7d} {delivered:9d} {dup:4d} {lost:4d} {took:7.1f}")
+    print(
+        "sent: webhook calls; stored: questions stored; replies: answers stored (messages to send); delivered:"
+        " messages the API received after it came back; dup: calls answered as replays; lost: accepted"
+        " (200, not a replay) but not stored. Targets: lost 0, delivered = replies, stored once per event."
+    )
 
 
 if __name__ == "__main__":
