@@ -36,6 +36,7 @@ class Settings:
     telegram_token: str | None = field(default=None, repr=False)
     telegram_secret: str | None = field(default=None, repr=False)
     telegram_bot_name: str | None = None
+    telegram_api_base: str = "https://api.telegram.org/bot"
     zalo_app_id: str | None = None
     zalo_secret_key: str | None = field(default=None, repr=False)
     zalo_access_token: str | None = field(default=None, repr=False)
@@ -65,6 +66,7 @@ class Settings:
             telegram_token=env.get("MOTCUA_TELEGRAM_TOKEN") or None,
             telegram_secret=env.get("MOTCUA_TELEGRAM_SECRET") or None,
             telegram_bot_name=env.get("MOTCUA_TELEGRAM_BOT_NAME") or None,
+            telegram_api_base=env.get("MOTCUA_TELEGRAM_API_BASE", "https://api.telegram.org/bot").rstrip("/"),
             zalo_app_id=env.get("MOTCUA_ZALO_APP_ID") or None,
             zalo_secret_key=env.get("MOTCUA_ZALO_SECRET_KEY") or None,
             zalo_access_token=env.get("MOTCUA_ZALO_ACCESS_TOKEN") or None,

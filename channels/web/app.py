@@ -22,7 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.assistant import Assistant
 from bot.settings import Settings
 from bot.types import IncomingMessage, Turn
-from channels.web.limits import BodyLimit
+from channels.web import limits
+from channels.web.limits import BodyLimit, BoundedJsonRoute
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,16 @@ def _validation_message(exc: RequestValidationError) -> str:
             problems.append(f"trường {field} quá dài (tối đa {limit} ký tự)")
         elif kind == "string_too_short":
             problems.append(f"trường {field} không được để trống")
+        elif kind == "string_unicode":  # a lone surrogate escape ("\ud800"): no text can hold it
+            problems.append(f"trường {field} chứa ký tự không hợp lệ")
         elif kind in ("string_type", "dict_type", "model_attributes_type"):
             problems.append(f"trường {field} sai kiểu dữ liệu" if where else "cần một đối tượng JSON")
         else:
             problems.append(f"trường {field} không hợp lệ")
     return "Yêu cầu không hợp lệ: " + "; ".join(problems) + "."
+
+
+_UNREADABLE: dict[type[BaseException], str] = {UnicodeDecodeError: limits.NOT_UTF8, RecursionError: limits.TOO_DEEP}
 
 
 def render_rest(sender: str, turn: Turn) -> list[dict[str, Any]]:
@@ -95,6 +101,8 @@ def create_app(
         description="Hướng dẫn thủ tục hành chính cho người dân. Kênh REST tương thích Rasa.",
         version="0.1.0",
     )
+    # JSON bodies of the app's own routes are read within bounds (UTF-8, depth; see limits.py).
+    app.router.route_class = BoundedJsonRoute
     app.state.settings = settings
     app.state.assistant = assistant
     if settings.answer_threads > 0:
@@ -124,6 +132,10 @@ def create_app(
         if exc.status_code == 404 and "text/html" in request.headers.get("accept", ""):
             return templates.TemplateResponse(request, "not_found.html", {"settings": settings}, status_code=404)
         detail = exc.detail if isinstance(exc.detail, str) else "Lỗi"
+        if exc.status_code == 400 and type(exc).__module__.startswith("fastapi") and exc.__cause__ is not None:
+            # FastAPI could not read a body (a form, or JSON outside our bounded routes): it
+            # chains the reading error to an English message; the citizen gets ours.
+            detail = _UNREADABLE.get(type(exc.__cause__), limits.UNREADABLE)
         messages = {404: "Không tìm thấy địa chỉ này.", 405: "Phương thức không được hỗ trợ."}
         return JSONResponse(
             {"error": messages.get(exc.status_code, detail)},
