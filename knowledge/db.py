@@ -293,17 +293,16 @@ class Database:
                     "tệp (hoặc chạy: motcua kb init); tin nhắn trong lúc chờ được giữ trong bộ nhớ.",
                 )
         try:
-            with self.engine.connect() as conn:
+            with self.engine.connect() as conn, conn.begin() as tx:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SET LOCAL statement_timeout = 1500"))
                 value = conn.execute(select(Meta.value).where(Meta.key == REVISION_KEY)).scalar()
-                if path is not None:
-                    if conn.connection.info.get("file") != file_id(path):
-                        return _replaced(path)
-                else:
-                    with conn.begin() as tx:
-                        if conn.dialect.name == "postgresql":
-                            conn.execute(text("SET LOCAL statement_timeout = 1500"))
-                        conn.execute(insert(_META).values(key=HEALTH_KEY, value=str(time.time())))
-                        tx.rollback()
+                if path is None:  # a server database: a write must work too (rolled back)
+                    conn.execute(insert(_META).values(key=HEALTH_KEY, value=str(time.time())))
+                elif conn.connection.info.get("file") != file_id(path):
+                    tx.rollback()
+                    return _replaced(path)
+                tx.rollback()
         except SQLAlchemyError as exc:
             log.warning("health check failed: %s", exc)
             if path is not None and file_id(path) != self._opened:
