@@ -564,7 +564,17 @@ def main() -> None:
                 # The other worker keeps serving, so 200 is the truth; the killed one is replaced.
                 statuses = sorted({s for at, s, _ in watch.seen if at >= fault_at})
                 new = next((at for at, _, w in watch.seen if at >= fault_at and w not in killed["workers"]), None)
-                return f"statuses seen {statuses}; a new worker answered after {_secs(new and new - fault_at)}"
+                deadline = time.monotonic() + 90
+                while new is None and time.monotonic() < deadline:  # before the next fault starts
+                    try:
+                        if httpx.get(server.base + "/healthz", timeout=1).json()["worker"] not in killed["workers"]:
+                            new = time.monotonic()
+                    except (httpx.HTTPError, ValueError, KeyError):
+                        pass
+                    time.sleep(0.05)
+                return (
+                    f"statuses seen {statuses}; the replacement worker answered after {_secs(new and new - fault_at)}"
+                )
 
             rows.append(
                 run_rest_fault(

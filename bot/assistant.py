@@ -568,10 +568,11 @@ def _title(c: Candidate) -> str:
     return _short_title(c.name)
 
 
-def build_assistant(settings: Settings, announce: Any = None) -> Assistant:
-    """The assistant over the configured database, training the NLU model if none is saved."""
+def build_assistant(settings: Settings, announce: Any = None, *, build_missing: bool = True) -> Assistant:
+    """The assistant over the configured database, training the NLU model if none is saved
+    (`build_missing`: see `open_repository`)."""
     from bot.runtime import load_engine, open_repository
 
-    db, repo = open_repository(settings, announce=announce)
+    db, repo = open_repository(settings, announce=announce, build_missing=build_missing)
     engine = load_engine(settings, repo, announce=announce)
     return Assistant(settings, db, engine)

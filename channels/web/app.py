@@ -257,7 +257,7 @@ def factory() -> FastAPI:
     from channels.zalo.adapter import ZaloAdapter
 
     settings = Settings.from_env()
-    assistant = build_assistant(settings)
+    assistant = build_assistant(settings, build_missing=False)  # `serve` built it before the workers
     assistant.warm_up()
     telegram = TelegramAdapter.from_settings(settings, assistant)
     zalo = ZaloAdapter.from_settings(settings, assistant)
