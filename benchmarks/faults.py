@@ -364,13 +364,13 @@ def run_rest_fault(
         async def scenario() -> tuple[float, float | None]:
             load = asyncio.create_task(rest_load(server.base, seconds, rate, 8, first, tally))
             await asyncio.sleep(seconds / 3)
-            fault_at = time.monotonic()
             await asyncio.to_thread(fault)
+            fault_at = time.monotonic()  # when the fault is complete (a copy of the file takes a moment)
             recovered_at = None
             if recover is not None:
                 await asyncio.sleep(seconds / 3)
-                recovered_at = time.monotonic()
                 await asyncio.to_thread(recover)
+                recovered_at = time.monotonic()
             await load
             return fault_at, recovered_at
 
@@ -390,6 +390,10 @@ def run_rest_fault(
         duplicated=len(found) - len(unique),
         health=health(watch, fault_at, recovered_at),
     )
+
+
+def counts(r: Row) -> list[int]:
+    return [r.sent, r.answered, r.apologies, r.refused, r.stored, r.lost, r.duplicated]
 
 
 def _secs(value: float | None) -> str:
@@ -666,9 +670,7 @@ def main() -> None:
         f"{took:.0f} s in all"
     )
     head = ("fault", "sent", "answered", "apologies", "refused", "stored", "lost", "duplicated", "/healthz")
-    table = [
-        (r.fault, r.sent, r.answered, r.apologies, r.refused, r.stored, r.lost, r.duplicated, r.health) for r in rows
-    ]
+    table = [(r.fault, *(["—"] * 7 if r.note.startswith("not run") else counts(r)), r.health or "—") for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *table, strict=True)]
     for line in (head, *table):
         print(
