@@ -44,6 +44,9 @@ OUTAGE = (OperationalError, InterfaceError, InternalError, DisconnectionError, P
 """Errors that mean the database cannot be used right now (down, gone, read-only), as opposed
 to a bad statement or bad data: what is being written may be written again later."""
 
+READ_ONLY_SQLSTATE = "25006"
+"""PostgreSQL's read_only_sql_transaction (a standby, or default_transaction_read_only)."""
+
 FileId = tuple[int, int]
 """(device, inode) of a file: which file a path names at a moment."""
 
@@ -307,6 +310,8 @@ class Database:
             log.warning("health check failed: %s", exc)
             if path is not None and file_id(path) != self._opened:
                 return _replaced(path)
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) == READ_ONLY_SQLSTATE:
+                return Health(HealthProblem.READ_ONLY, f"Cơ sở dữ liệu {self.safe_url} chỉ cho đọc, không ghi được.")
             return Health(HealthProblem.UNREACHABLE, f"Không kết nối được cơ sở dữ liệu {self.safe_url}.")
         if path is not None:
             unwritable = [p for p in _sqlite_files(path) if p.exists() and not os.access(p, os.W_OK)]

@@ -184,6 +184,14 @@ def own_postgres() -> Iterator[OwnPostgres]:
         server.close()
 
 
+def read_only_server(db: Database, on: bool) -> None:
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"ALTER SYSTEM SET default_transaction_read_only = {'on' if on else 'off'}")
+        conn.exec_driver_sql("SELECT pg_reload_conf()")
+    db.engine.dispose()  # pooled sessions keep the setting they started with
+    time.sleep(0.2)  # the server's processes take the reloaded setting
+
+
 @pytest.mark.postgres
 def test_postgres_stopped_and_started(own_postgres: OwnPostgres, nlu_engine, settings_for) -> None:
     # The schema only: this test is about storage, answers may be "unknown procedure".
@@ -211,5 +219,15 @@ def test_postgres_stopped_and_started(own_postgres: OwnPostgres, nlu_engine, set
             assert count() == 15
             send(client, "pg", 2, start=15)
             assert count() == 17
+            # A server that answers but refuses writes (as a standby does) is not healthy either.
+            read_only_server(db, True)
+            try:
+                assert client.get("/healthz").json()["database"] == "read_only"
+                assert all(t.startswith(APOLOGY) for t in send(client, "pg", 3, start=17))
+            finally:
+                read_only_server(db, False)
+            wait_health(client, 200)
+            wait_flushed(assistant)
+            assert count() == 20
     finally:
         db.dispose()
