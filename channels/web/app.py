@@ -191,8 +191,7 @@ def create_app(
             "pending_messages": len(assistant.pending),
             "worker": os.getpid(),
         }
-        if not health.ok:
-            log.warning("health check: %s", health.message)
+        if not health.ok:  # the database layer logged why
             return JSONResponse(body, status_code=503)
         return JSONResponse(body | {"knowledge_revision": health.revision})
 
