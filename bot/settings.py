@@ -47,6 +47,8 @@ class Settings:
     """Threads per web worker that answer messages; 0 answers on the worker's event loop."""
     timezone: str = "Asia/Ho_Chi_Minh"
     """The unit's time zone: times and days on the staff pages are counted in it."""
+    retry_queue_limit: int = 1000
+    """Messages a worker keeps in memory while the database cannot be written."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -74,6 +76,7 @@ class Settings:
             zalo_max_age_seconds=_int(env, "MOTCUA_ZALO_MAX_AGE_SECONDS", 300),
             secure_cookies=public_url.startswith("https://"),
             answer_threads=max(0, _int(env, "MOTCUA_ANSWER_THREADS", 0)),
+            retry_queue_limit=max(1, _int(env, "MOTCUA_RETRY_QUEUE", 1000)),
             timezone=_timezone(env.get("MOTCUA_TIMEZONE", "").strip() or "Asia/Ho_Chi_Minh"),
         )
 
