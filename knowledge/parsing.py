@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from functools import lru_cache
+from collections.abc import Sequence
 from typing import Any
 
 from knowledge.errors import RecordError
@@ -317,6 +318,7 @@ _WORD_RE = re.compile(r"[\wÀ-ỹ]+")
 # A row that introduces the rows after it ("* Ngoài giấy tờ nêu trên, tùy từng trường hợp, bên
 # nam, bên nữ phải nộp giấy tờ tương ứng sau đây:") is a heading, not a paper.
 _HEADING_RE = re.compile(r"(?:sau đây|như sau|sau|gồm|bao gồm|gồm có|các giấy tờ)\s*:$", re.IGNORECASE)
+_NOTE_LEAD_RE = re.compile(r"^[\s*\-+•]*(?:lưu ý|ghi chú|ví dụ)\s*:", re.IGNORECASE)
 _HEADING_CASE_RE = re.compile(r"\b(?:trường hợp|tùy|tuỳ|ngoài)\b", re.IGNORECASE)
 _GROUP_LABEL_RE = re.compile(
     r"^(?:các\s+)?(?:giấy tờ|hồ sơ|thành phần hồ sơ)?\s*(?:phải\s+)?(?:nộp|xuất trình|lưu ý|bao gồm|gồm)\b"
@@ -364,7 +366,94 @@ def _condition(name: str) -> str | None:
     m = _INLINE_CONDITION_RE.search(first)
     if m:
         return "trường hợp " + m.group("case").strip(" .;,")
+    m = _TRAILING_CONDITION_RE.search(body)
+    if m:
+        # "Kết quả đấu giá thuê rừng; …; thông báo … (đối với trường hợp cho thuê đất và cho
+        # thuê rừng)." — a bracket closing the row names the case of the whole row.
+        return m.group("case").strip()
+    m = _SUBJECT_LEAD_RE.match(body)
+    if m and not fold(m.group("who")).startswith(_EVERY_APPLICANT):
+        # "Người nước ngoài, công dân Việt Nam định cư ở nước ngoài phải nộp bản sao hộ chiếu":
+        # a row that opens with who must bring the paper is that person's case.
+        return m.group("who").strip(" ,")
     return None
+
+
+# A bracket that ends the row and says when it applies.
+_TRAILING_CONDITION_RE = re.compile(
+    r"\((?P<case>(?:nếu|trong trường hợp|trường hợp|đối với|áp dụng (?:đối với|cho))\b[^()]*)\)[\s.;]*$",
+    re.IGNORECASE,
+)
+# "Người nước ngoài … phải nộp …", "Công dân … phải xuất trình …".
+_SUBJECT_LEAD_RE = re.compile(
+    r"^(?P<who>(?:Người|Công dân|Bên|Cha|Mẹ|Chủ)\b[^.;:]{2,120}?)\s+phải\s+(?:nộp|có|xuất trình|kèm theo|bổ sung)\s",
+)
+_EVERY_APPLICANT = (
+    "nguoi yeu cau",
+    "nguoi co yeu cau",
+    "nguoi de nghi",
+    "nguoi di ",
+    "nguoi nop",
+    "nguoi thuc hien",
+    "nguoi dang ky",
+    "nguoi dung dau",
+)
+"""Who every applicant is: a row opening with them is no case ("Người yêu cầu phải xuất trình…")."""
+# Words of a heading that names no paper of its own ("Một số giấy tờ khác:", "Một trong các
+# giấy tờ sau:", "Giấy tờ của xe:"): what follows its colon is the list, or the cases.
+VAGUE_HEADING_WORDS = frozenset(
+    [
+        "một",
+        "số",
+        "các",
+        "những",
+        "giấy",
+        "tờ",
+        "tài",
+        "liệu",
+        "khác",
+        "sau",
+        "đây",
+        "trong",
+        "loại",
+        "gồm",
+        "có",
+        "kèm",
+        "theo",
+        "liên",
+        "quan",
+    ]
+)
+_HEADING_CASE_BODY_RE = re.compile(
+    r"(?:\bthì\s+(?:phải\s+)?(?:có|nộp|kèm)|^\W*(?:[a-zđ]\)\s*)?(?:trường hợp|nếu|đối với)\b)", re.IGNORECASE
+)
+# A paper that proves someone acts for the applicant: needed only when someone does.
+REPRESENTATION_PHRASES = (
+    ("người", "đại", "diện", "hợp", "pháp"),
+    ("người", "giám", "hộ"),
+    ("người", "được", "ủy", "quyền"),
+    ("người", "được", "uỷ", "quyền"),
+)
+
+
+def vague_heading(name: str) -> tuple[str, str] | None:
+    """ "Một số giấy tờ khác: a) Xe cải tạo…" -> ("Một số giấy tờ khác", "a) Xe cải tạo…");
+    "Giấy tờ của xe: Chứng nhận nguồn gốc xe; …" -> ("Giấy tờ của xe", "Chứng nhận…"); None
+    when the row names its paper before any colon."""
+    text = strip_enumerator(" ".join(name.split())).strip(" -+*•")
+    at = text.find(":")
+    if at <= 0 or at > 60 or len(text) - at < 8:
+        return None
+    head, body = text[:at].strip(), text[at + 1 :].strip(" -+")
+    words = _WORD_RE.findall(head.lower())
+    if "của" in words:
+        # "Giấy tờ của chủ xe", "Giấy tờ của xe": the papers of someone or something.
+        words = words[: words.index("của")]
+        if len(_WORD_RE.findall(head)) - len(words) > 4:
+            return None
+    if not words or not set(words) <= VAGUE_HEADING_WORDS or not {"giấy", "tài"} & set(words):
+        return None
+    return head, body
 
 
 @lru_cache(maxsize=8192)
@@ -403,11 +492,18 @@ def is_identity(name: str) -> bool:
 def document_role(name: str, condition: str | None, group: DocumentGroup | str, forms: Any = ()) -> DocumentRole:
     """Core or case, from the row's own words; a pure function of what staff can edit, so a
     staff edit recomputes the same role."""
+    condition = condition or _condition(name)
     if condition and not is_channel_condition(condition):
         return DocumentRole.CASE
     tokens = _tokens(strip_enumerator(name))
     if _starts(tokens, AUTHORIZATION_STARTS):
         return DocumentRole.CASE  # only when someone files on the applicant's behalf
+    representation = any(_contains(tokens, phrase, 20) for phrase in REPRESENTATION_PHRASES)
+    if representation and not is_form(name) and not is_identity(name):
+        return DocumentRole.CASE  # proves who acts for the applicant (a parent, a guardian)
+    heading = vague_heading(name)
+    if heading is not None and _HEADING_CASE_BODY_RE.search(heading[1][:200]):
+        return DocumentRole.CASE  # "Một số giấy tờ khác: a) Xe cải tạo… thì phải có thêm…"
     if is_form(name) or (forms and DocumentGroup(group) is not DocumentGroup.PRESENT):
         return DocumentRole.FORM
     if is_identity(name):
@@ -543,15 +639,21 @@ def _with_roles(docs: list[DocumentInfo], procedure: str) -> list[DocumentInfo]:
             # Introduces the rows after it: not a paper of its own.
             group = DocumentGroup.NOTE
             opened = (d.section, _label(d.name)) if _HEADING_CASE_RE.search(d.name) else None
-        elif condition is None and group is not DocumentGroup.NOTE:
+        elif _NOTE_LEAD_RE.match(d.name):
+            # "Lưu ý: - Trường hợp nộp hồ sơ trực tiếp…", "Ví dụ: …": an explanation, no paper.
+            group = DocumentGroup.NOTE
+        elif group is not DocumentGroup.NOTE:
             label = _label(d.section)
-            if opened is not None:
+            if condition is not None and not (label in variants and not is_declaration(d)):
+                pass
+            elif opened is not None:
                 condition = opened[1]
             elif label in variants and _form_key(d.name) in shared:
                 pass
             elif label in variants and not (is_declaration(d) and not _CONDITION_RE.match(label)):
                 # The declaration under a variant label ("… tại nơi đơn vị đóng quân: Tờ khai
-                # CT01") is still the one everyone files; other rows belong to the variant.
+                # CT01") is still the one everyone files; other rows belong to the variant,
+                # which names their case even when the row states a narrower one of its own.
                 condition = label
         role = document_role(d.name, condition, group, d.forms)
         out.append(replace(d, condition=condition, group=group, role=role))
@@ -751,3 +853,29 @@ def parse_record(record: Any) -> ParsedProcedure:
         sources=sources,
         receiver=parse_receiver(levels, one_line(agency)),
     )
+
+
+# --- the identity paper the steps or conditions ask to show -------------------------------
+
+_IDENTITY_MENTION_RE = re.compile(
+    r"(?P<verb>xuất trình|mang theo|cung cấp|kèm theo)\s+(?P<what>[^.\n]{0,40}?"
+    r"(?:căn cước|giấy tờ tùy thân|giấy tờ tuỳ thân|hộ chiếu|chứng minh nhân dân)[^.\n]*)",
+    re.IGNORECASE,
+)
+IDENTITY_SOURCES = ("steps", "requirements", "notes")
+"""Where an identity paper may be asked for outside the list of papers, in the order looked at."""
+
+
+def identity_mention(steps: Sequence[str], requirements: str, notes: Sequence[str]) -> tuple[str, str] | None:
+    """ "+ Người yêu cầu chứng thực xuất trình một trong các giấy tờ sau: Căn cước điện tử; …"
+    -> ("steps", "xuất trình một trong các giấy tờ sau: Căn cước điện tử; …"): the record's own
+    words asking the applicant to show an identity paper, and where they stand; None when
+    nothing outside the list of papers asks for one."""
+    for where, texts in zip(IDENTITY_SOURCES, (steps, [requirements], notes), strict=True):
+        for text in texts:
+            for m in _IDENTITY_MENTION_RE.finditer(" ".join((text or "").split())):
+                before = m.string[max(0, m.start() - 40) : m.start()].lower()
+                if re.search(r"\b(?:không|không phải|không cần|chỉ cần)\s*(?:phải\s*)?$", before):
+                    continue  # "… thì không phải xuất trình": the record says it is not needed
+                return where, f"{m.group('verb')} {m.group('what')}".strip(" ,;:")
+    return None
