@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from functools import lru_cache
-from collections.abc import Sequence
 from typing import Any
 
 from knowledge.errors import RecordError
@@ -879,3 +879,67 @@ def identity_mention(steps: Sequence[str], requirements: str, notes: Sequence[st
                     continue  # "… thì không phải xuất trình": the record says it is not needed
                 return where, f"{m.group('verb')} {m.group('what')}".strip(" ,;:")
     return None
+
+
+# --- a processing time stated in words (steps, a channel's description) ---------------------
+
+_SAME_DAY_RE = re.compile(
+    r"\b(?:ngay\s+)?trong\s+ngày\s+(?:tiếp nhận|nhận)[^,.;()]{0,30}|\bngay trong ngày\b", re.IGNORECASE
+)
+_PERIOD_RE = re.compile(
+    r"(?:trong thời hạn|trong vòng|không quá|tối đa|chậm nhất là|chậm nhất)\s+(?:là\s+)?"
+    r"(?P<n>\d{1,3})\s*(?:\([^()]{1,12}\)\s*)?"
+    r"(?P<unit>ngày làm việc|ngày|giờ làm việc|giờ)\b"
+    r"(?P<since>,?\s+kể từ\s+(?:ngày|thời điểm|khi)?\s*(?:[^,.;]{0,50}?\s)?(?:nhận|tiếp nhận)\s+"
+    r"(?:được\s+)?(?:đủ\s+|đầy đủ\s+)?"
+    r"(?:hồ sơ)(?:\s+hợp lệ)?)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StatedTime:
+    """A processing time the record states in words rather than in its time cell."""
+
+    value: float | None
+    """The number of units; None for "ngay trong ngày"."""
+    unit: str
+    """ "ngày làm việc", "ngày", "giờ"…; "" for the same day."""
+    words: str
+    """The record's own words ("trong thời hạn 03 ngày làm việc kể từ ngày nhận hồ sơ")."""
+
+
+def stated_time(texts: Sequence[str]) -> StatedTime | None:
+    """The first processing time stated in `texts` (a channel's description, then the steps):
+    a period counted from when the file is received ("không quá 07 ngày làm việc kể từ ngày
+    nhận đủ hồ sơ hợp lệ") or the same day ("ngay trong ngày tiếp nhận"). A period counted
+    from anything else (the birth of a child, a request for verification) is no processing time."""
+    for text in texts:
+        flat = " ".join((text or "").split())
+        period = _PERIOD_RE.search(flat)
+        same_day = _SAME_DAY_RE.search(flat)
+        if period and (same_day is None or period.start() < same_day.start()):
+            words = period.group(0)
+            return StatedTime(float(int(period.group("n"))), period.group("unit").lower(), words)
+        if same_day:
+            return StatedTime(None, "", same_day.group(0).strip())
+    return None
+
+
+_TIME_SECTION_RE = re.compile(r"thời hạn giải quyết\s*:\s*(?P<body>.+)$", re.IGNORECASE)
+_TIME_CASE_RE = re.compile(r"(?:^|\+\s*)(?P<case>[^+:;.]{4,80}?):\s*(?P<text>[^+]+)")
+
+
+def time_cases(description: str) -> list[tuple[str, str]]:
+    """ "- Thời hạn giải quyết: + Cấp đổi biển số xe: Không quá 07 ngày làm việc… + Cấp đổi
+    chứng nhận đăng ký xe: Không quá 02 ngày…" -> [("Cấp đổi biển số xe", "Không quá 07…"),
+    …]: the cases a channel's description gives a time each."""
+    m = _TIME_SECTION_RE.search(" ".join((description or "").split()))
+    if m is None:
+        return []
+    out = []
+    for c in _TIME_CASE_RE.finditer(m.group("body")):
+        case, text = c.group("case").strip(" -"), c.group("text").strip(" .;")
+        if not re.match(r"(?:thời gian|trường hợp|thời hạn)\b", case, re.IGNORECASE):
+            out.append((case, text))
+    return out

@@ -16,6 +16,7 @@ from bot.actions.base import ActionContext, aspect_buttons, channel_list, money
 from bot.actions.wording import short_procedure
 from bot.render import compose
 from bot.types import Item, Reply, Section
+from knowledge.parsing import StatedTime, stated_time, time_cases
 from knowledge.text import fold
 from knowledge.types import Channel, ChannelInfo, FeeAmount, FeeClause, FeeInfo, FeeKind
 
@@ -278,14 +279,73 @@ def _gap(ctx: ActionContext) -> Section:
 # --- time ---------------------------------------------------------------------------------
 
 
+def _stated(ctx: ActionContext, c: ChannelInfo) -> tuple[StatedTime, str] | None:
+    """A time the channel's description or the steps state in words, and where."""
+    for where, texts in (("description", (c.description,)), ("steps", ctx.procedure.steps)):
+        found = stated_time(texts)
+        if found is not None:
+            return found, ctx.say(f"time_where_{where}")
+    return None
+
+
+def _resolved(ctx: ActionContext, c: ChannelInfo) -> bool:
+    """The time is known with its unit: from its cell, or from words confirming a bare number."""
+    if c.time_value is not None and c.time_unit:
+        return True
+    found = _stated(ctx, c)
+    return found is not None and (c.time_value is None or found[0].value is not None)
+
+
 def time_value(ctx: ActionContext, c: ChannelInfo) -> str:
-    """One channel's time as the record states it; a bare number keeps its unit unknown."""
+    """One channel's time as the record states it. An empty cell is answered from the words of
+    the description or the steps ("trong thời hạn 03 ngày làm việc kể từ ngày nhận hồ sơ"), a
+    bare number takes the unit those words give it, saying so."""
+    found = _stated(ctx, c)
     if c.time_value is None:
-        return ctx.say("time_unknown")
+        if found is None:
+            return ctx.say("time_unknown")
+        stated, where = found
+        words = stated.words if stated.value is not None else ctx.say("time_same_day")
+        return ctx.say("time_from_text_empty", words=_lower(words), where=where)
     value = f"{c.time_value:g}"
     if c.time_unit:
-        return f"{value} {c.time_unit.lower()}"
+        return f"{value} {c.time_unit.lower()}" + _time_case(ctx, c)
+    if found is not None and found[0].value == c.time_value:
+        stated, where = found
+        return ctx.say("time_from_text", time=f"{value} {stated.unit}", cell=c.time_text or value, where=where)
+    if found is not None and found[0].value is not None:
+        # The words give another time with its unit: they answer, the cell's number beside them.
+        stated, where = found
+        return ctx.say("time_from_text_other", words=_lower(stated.words), where=where, cell=c.time_text or value)
     return ctx.say("time_value_no_unit", value=value)
+
+
+def _time_case(ctx: ActionContext, c: ChannelInfo) -> str:
+    """ " (cấp đổi biển số xe)": which case a time is for, when the same channel has rows with
+    different times and the description names the case of each ("+ Cấp đổi biển số xe: Không
+    quá 07 ngày làm việc")."""
+    same = [o for o in ctx.procedure.channels if o.channel is c.channel and o.time_value != c.time_value]
+    if not same or c.time_value is None:
+        return ""
+    cases = time_cases(c.description)
+    number = re.compile(rf"\b0*{int(c.time_value)}\b")
+    named = [case for case, text in cases if number.search(text)]
+    if not named and len(cases) == 1:
+        named = [cases[0][0]]
+    return f" ({'; '.join(_lower(n) for n in named)})" if named else ""
+
+
+def _time_notes(ctx: ActionContext) -> list[Section]:
+    """Under the lines: what a bare number means, or the hotline for a time nobody states."""
+    p = ctx.procedure
+    bare = [c for c in p.channels if c.time_value is not None and not _resolved(ctx, c)]
+    notes = []
+    if bare:
+        values = ", ".join(dict.fromkeys(f"{c.time_value:g}" for c in bare))
+        notes.append(_line(ctx.say("time_no_unit_note", values=values)))
+    elif any(c.time_value is None and not _resolved(ctx, c) for c in p.channels):
+        notes.append(_gap(ctx))
+    return notes
 
 
 def processing_time(ctx: ActionContext) -> list[Reply]:
@@ -297,11 +357,7 @@ def processing_time(ctx: ActionContext) -> list[Reply]:
     for c in p.channels:
         groups.setdefault(time_value(ctx, c), []).append(c.channel)
     items = [Item(ctx.say("time_line", channels=channel_list(chs), time=t)) for t, chs in groups.items()]
-    sections = [Section(items=tuple(items))]
-    if any(c.time_value is not None and not c.time_unit for c in p.channels):
-        sections.append(_line(ctx.say("time_no_unit_note")))
-    elif any(c.time_value is None for c in p.channels):
-        sections.append(_gap(ctx))
+    sections = [Section(items=tuple(items)), *_time_notes(ctx)]
     return [compose(ctx.say("time_header"), sections, buttons)]
 
 
@@ -318,8 +374,9 @@ def methods(ctx: ActionContext) -> list[Reply]:
         sections.append(_line(ctx.say("methods_online", url=ctx.portal_url)))
     elif p.channels:
         sections.insert(0, _line(ctx.say("methods_no_online")))
-    if any(c.time_value is not None and not c.time_unit for c in p.channels):
-        sections.append(_line(ctx.say("time_no_unit_note")))
+    if any(c.time_value is not None and not _resolved(ctx, c) for c in p.channels):
+        values = ", ".join(dict.fromkeys(f"{c.time_value:g}" for c in p.channels if c.time_value is not None))
+        sections.append(_line(ctx.say("time_no_unit_note", values=values)))
     if not p.channels:
         sections = [_line(ctx.say("time_unknown")), _gap(ctx)]
     return [compose(ctx.say("methods_header"), sections, buttons)]
