@@ -16,6 +16,7 @@ from bot.actions.base import ActionContext, aspect_buttons, channel_list, money
 from bot.actions.wording import short_procedure
 from bot.render import compose
 from bot.types import Item, Reply, Section
+from knowledge.fees import reduced_amount
 from knowledge.parsing import StatedTime, stated_time, time_cases
 from knowledge.text import fold
 from knowledge.types import Channel, ChannelInfo, FeeAmount, FeeClause, FeeInfo, FeeKind
@@ -137,9 +138,49 @@ def amount_text(ctx: ActionContext, a: FeeAmount) -> str:
     return f"{text}/{a.per}" if a.per else text
 
 
-def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str, amount: int | None = None) -> FeeView:
+def _today_rate(ctx: ActionContext, shown: list[FeeClause], channel: Channel | None) -> FeeClause | None:
+    """The rate clause in force today for this channel ("Kể từ ngày 01/7/2025 đến hết ngày
+    31/12/2026 mức thu … bằng 50% mức thu nêu trên"); one that is only for online filing does
+    not apply to the other channels."""
+    for c in shown:
+        if c.kind is not FeeKind.REDUCTION or c.percent is None or c.in_force(ctx.today) is not True:
+            continue
+        low = c.text.lower()
+        online_only = "trực tuyến" in low or "trực tuyển" in low
+        if online_only and channel is not None and channel is not Channel.ONLINE:
+            continue
+        return c
+    return None
+
+
+def _with_today_rate(ctx: ActionContext, headline: str, base: FeeAmount, rate: FeeClause) -> str | None:
+    """ "35.000 đồng/thẻ hiện nay (bằng 50% mức 70.000 đồng/thẻ, từ 01/07/2025 đến hết
+    31/12/2026)": the amount a citizen pays today first, the base amount and the dates beside."""
+    if base.currency != "VND":
+        return None
+    today = reduced_amount(base.value, rate)
+    if today is None:
+        return None
+    amount = amount_text(ctx, FeeAmount(today, base.currency, base.per, ""))
+    since = _date(rate.valid_from) if rate.valid_from else ""
+    until = _date(rate.valid_to) if rate.valid_to else ""
+    when = (
+        ctx.say("fee_from_to", since=since, until=until)
+        if since and until
+        else ctx.say("fee_until", until=until)
+        if until
+        else ctx.say("fee_since", since=since)
+    )
+    share = "giảm" if today < base.value and f"bằng {rate.percent}" not in rate.text.lower() else "bằng"
+    return ctx.say("fee_today", amount=amount, rate=f"{share} {rate.percent}%", base=headline, when=_lower(when))
+
+
+def fee_view(
+    ctx: ActionContext, fee: FeeInfo, fee_text: str, amount: int | None = None, channel: Channel | None = None
+) -> FeeView:
     """What one channel row's fee says, in words. `amount` is the row's amount in VND as
-    stored: what staff typed wins over a cell that states none."""
+    stored: what staff typed wins over a cell that states none. A rate in force today for
+    `channel` turns the headline into today's amount, the base amount beside it."""
     clauses = [c for c in fee.clauses if not (c.kind is FeeKind.FREE and fee.free is True)]
     shown = [c for c in clauses if c.kind in SHOWN]
     remarks = tuple(c.text for c in clauses if c.kind not in SHOWN)
@@ -163,6 +204,12 @@ def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str, amount: int | None
             # "70,000 VNĐ(70.000 đồng/Giấy chứng nhận)": the clause only adds its unit.
             headline, headline_full = _lower(clause_short(ctx, restating[0])), restating[0].text
             shown.remove(restating[0])
+        base = next((a for c in restating for a in c.amounts), fee.cell_amount)
+        rate = _today_rate(ctx, shown, channel)
+        today = _with_today_rate(ctx, amount_text(ctx, base), base, rate) if rate is not None else None
+        if today is not None and rate is not None:
+            headline, headline_full = today, headline_full or rate.text
+            shown.remove(rate)
     elif fee.free is None:
         if not shown:
             return FeeView(ctx.say("fee_unknown"), fee_text, remarks=remarks, gap=True)
@@ -217,7 +264,7 @@ def _grouped(ctx: ActionContext, rows: tuple[ChannelInfo, ...]) -> list[tuple[li
     """Rows that say the same, in one group each, in the order first met."""
     groups: list[tuple[list[Channel], FeeView]] = []
     for c in rows:
-        view = fee_view(ctx, c.fee, c.fee_text, c.fee_amount)
+        view = fee_view(ctx, c.fee, c.fee_text, c.fee_amount, c.channel)
         for channels, seen in groups:
             if seen == view:
                 channels.append(c.channel)
@@ -366,7 +413,7 @@ def methods(ctx: ActionContext) -> list[Reply]:
     buttons = aspect_buttons(ctx, "documents", "where")
     groups: dict[tuple[str, str], list[Channel]] = {}
     for c in p.channels:
-        view = fee_view(ctx, c.fee, c.fee_text, c.fee_amount)
+        view = fee_view(ctx, c.fee, c.fee_text, c.fee_amount, c.channel)
         groups.setdefault((time_value(ctx, c), view.headline), []).append(c.channel)
     items = [Item(ctx.say("methods_line", channels=channel_list(chs), time=t, fee=f)) for (t, f), chs in groups.items()]
     sections = [Section(items=tuple(items))]
@@ -386,7 +433,11 @@ def main_fee(ctx: ActionContext) -> str:
     """The fee of the main channel, for a summary."""
     p = ctx.procedure
     main = p.channel(Channel.IN_PERSON) or (p.channels[0] if p.channels else None)
-    return fee_view(ctx, main.fee, main.fee_text, main.fee_amount).headline if main else ctx.say("fee_unknown")
+    return (
+        fee_view(ctx, main.fee, main.fee_text, main.fee_amount, main.channel).headline
+        if main
+        else ctx.say("fee_unknown")
+    )
 
 
 def main_time(ctx: ActionContext) -> str:
