@@ -766,12 +766,53 @@ _LOCAL_OFFICES = ("thue", "bao hiem xa hoi", "bhxh", "hai quan", "kho bac", "can
 _WARD_OFFICE = ("uy ban nhan dan", "ubnd", "chu tich", "mot cua", "van phong dang ky dat dai")
 
 
-def parse_receiver(levels: frozenset[str], agency: str) -> Receiver:
+# "… nộp hồ sơ tại Bộ phận tiếp nhận và trả kết quả theo cơ chế “Một cửa” của Ủy ban nhân dân
+# cấp xã", "Công dân đến Công an cấp xã … đề nghị": where the steps say the file is handed in.
+_FILED_AT_RE = re.compile(
+    r"(?:nộp hồ sơ|nộp trực tiếp hồ sơ|gửi hồ sơ)\s+(?:[^.;:]{0,40}?\s)?(?:tại|đến|cho)\s+(?P<office>[^.;:]{5,160})"
+    r"|^(?:[+\-*\s]*)(?:công dân|người yêu cầu|người đề nghị|cá nhân)\s+đến\s+(?P<goes>[^.;:]{5,160})",
+    re.IGNORECASE,
+)
+
+
+_DESK_WORDS = (
+    "bo phan mot cua",
+    "co che mot cua",
+    "uy ban nhan dan cap xa",
+    "ubnd cap xa",
+    "bo phan tiep nhan va tra ket qua",
+)
+"""The ward's one-stop desk in the steps' words ("Cổng thông tin một cửa quốc gia" is no desk)."""
+
+
+def filed_at(steps: Sequence[str]) -> Receiver | None:
+    """The office the steps say the file is handed in at, when they name one kind only (the
+    commune police, or the ward's one-stop desk); None when they name none or several ("Công
+    an cấp xã hoặc Bộ phận Một cửa cấp xã")."""
+    for step in steps:
+        for line in step.splitlines():
+            m = _FILED_AT_RE.search(" ".join(line.split()))
+            if m is None:
+                continue
+            key = f" {fold(m.group('office') or m.group('goes'))} "
+            police = bool(_POLICE_RE.search(key))
+            desk = any(f" {w} " in key for w in _DESK_WORDS) and " quoc gia " not in key
+            if police != desk:
+                return Receiver.POLICE if police else Receiver.WARD_DESK
+            return None
+    return None
+
+
+def parse_receiver(levels: frozenset[str], agency: str, steps: Sequence[str] = ()) -> Receiver:
     """Which office takes the file: a procedure above commune level is filed there; at
-    commune level the agency the record names decides (police, the ward desk, or another
-    office such as tax or social insurance); a ward procedure naming none goes to the desk."""
+    commune level the steps decide when they say where the file is handed in, else the agency
+    the record names (police, the ward desk, or another office such as tax or social
+    insurance); a ward procedure naming none goes to the desk."""
     if "Cấp xã" not in levels:
         return Receiver.HIGHER
+    stated = filed_at(steps)
+    if stated is not None:
+        return stated
     key = f" {fold(agency)} "
     if not key.strip() or any(f" {w} " in key for w in _WARD_OFFICE):
         return Receiver.WARD_DESK
@@ -832,6 +873,7 @@ def parse_record(record: Any) -> ParsedProcedure:
     agency = clean(record.get("co_quan_thuc_hien")) or clean(record.get("co_quan_co_tham_quyen"))
     sources = {k: record[k] for k in SOURCE_FIELDS if isinstance(record.get(k), str) and record[k]}
     levels = parse_levels(record.get("cap_thuc_hien", ""))
+    steps = parse_steps(record.get("trinh_tu_thuc_hien", ""))
     return ParsedProcedure(
         code=code,
         name=name,
@@ -848,10 +890,10 @@ def parse_record(record: Any) -> ParsedProcedure:
         result=parse_result(record.get("ket_qua_xu_ly", "")),
         documents=parse_documents(record.get("thanh_phan_ho_so", ""), name),
         channels=parse_channels(record.get("cach_thuc_thuc_hien", "")),
-        steps=parse_steps(record.get("trinh_tu_thuc_hien", "")),
+        steps=steps,
         legal_basis=parse_legal_basis(record.get("can_cu_phap_ly", "")),
         sources=sources,
-        receiver=parse_receiver(levels, one_line(agency)),
+        receiver=parse_receiver(levels, one_line(agency), steps),
     )
 
 
@@ -943,3 +985,32 @@ def time_cases(description: str) -> list[tuple[str, str]]:
         if not re.match(r"(?:thời gian|trường hợp|thời hạn)\b", case, re.IGNORECASE):
             out.append((case, text))
     return out
+
+
+# How near an office is to the citizen, from the words of its name: a commune office, then a
+# district or branch office, then a provincial one, then a national one.
+_LEVEL_WORDS = (
+    (0, ("cap xa", "xa", "phuong", "thi tran")),
+    (1, ("cap huyen", "huyen", "chi nhanh", "khu vuc", "co so")),
+    (2, ("cap tinh", "tinh", "thanh pho")),
+    (3, ("trung uong", "viet nam", "cuc", "bo")),
+)
+
+
+def nearest_office(agency: str) -> tuple[str, tuple[str, ...]] | None:
+    """ "Bảo hiểm xã hội cấp huyện, Bảo hiểm xã hội tỉnh" -> ("Bảo hiểm xã hội cấp huyện",
+    ("Bảo hiểm xã hội tỉnh",)): of several offices the record names, the one nearest the
+    citizen and the others; None for one office, or when their levels do not tell them apart."""
+    offices = [o.strip(" .") for o in re.split(r",\s*|;\s*", agency) if o.strip(" .")]
+    if len(offices) < 2:
+        return None
+
+    def level(office: str) -> int:
+        # Whole words ("xã" of "xã hội" is no commune): matched between spaces.
+        key = f" {fold(office).replace('xa hoi', 'xahoi')} "
+        return next((n for n, words in _LEVEL_WORDS if any(f" {w.strip()} " in key for w in words)), 2)
+
+    ranked = sorted(offices, key=level)
+    if level(ranked[0]) == level(ranked[1]):
+        return None
+    return ranked[0], tuple(o for o in offices if o != ranked[0])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from knowledge import fees
 from knowledge.db import REVISION_KEY, Database
 from knowledge.models import Alias, Document, Faq, LegalBasis, Meta, Procedure, Step, SubmissionChannel, Unit
-from knowledge.parsing import document_role
+from knowledge.parsing import document_role, parse_receiver
 from knowledge.text import fold
 from knowledge.types import (
     Channel,
@@ -88,7 +88,8 @@ def _info_from_rows(r: Any, kids: dict[str, list[Any]]) -> ProcedureInfo:
         active=r["active"],
         version=r["version"],
         sources=dict(r.get("sources") or {}),
-        receiver=_enum(Receiver, r["receiver"], Receiver.WARD_DESK),
+        # Derived again from the stored fields (see the documents' role above).
+        receiver=parse_receiver(frozenset(r["levels"] or ()), r["agency"] or "", [s["text"] for s in kids["steps"]]),
     )
 
 

@@ -6,6 +6,7 @@ from bot.actions.base import ActionContext, aspect_buttons
 from bot.actions.wording import first_phrase
 from bot.render import compose
 from bot.types import Item, Reply, Section
+from knowledge.parsing import nearest_office
 from knowledge.text import fold
 from knowledge.types import OfficeInfo, Receiver
 
@@ -38,13 +39,16 @@ def where(ctx: ActionContext) -> list[Reply]:
     buttons = aspect_buttons(ctx, "documents", "online", "time")
     lines: list[str] = []
     agency_differs = bool(p.agency) and not any(w in fold(p.agency) for w in _SAME_AS_DESK)
+    nearest = nearest_office(p.agency) if p.agency else None
     if p.receiver is Receiver.HIGHER:
         levels = ", ".join(sorted(p.levels)).lower() or "cấp tỉnh"
-        lines.append(
-            ctx.say("where_higher", agency=p.agency, levels=levels)
-            if p.agency
-            else ctx.say("where_higher_unknown", levels=levels)
-        )
+        if nearest is not None:
+            # Several offices at several levels: the citizen's file goes to the nearest one.
+            lines.append(ctx.say("where_higher_nearest", office=nearest[0], others=", ".join(nearest[1])))
+        elif p.agency:
+            lines.append(ctx.say("where_higher", agency=p.agency, levels=levels))
+        else:
+            lines.append(ctx.say("where_higher_unknown", levels=levels))
         lines.append(ctx.say("where_record_address", address=p.address) if p.address else ctx.say("where_no_address"))
         agency_differs = False
     elif p.receiver is Receiver.POLICE:
@@ -58,6 +62,11 @@ def where(ctx: ActionContext) -> list[Reply]:
         local = u.office(Receiver.LOCAL_AGENCY) if u else None
         if local is not None and p.agency and fold(local.name) in fold(p.agency):
             lines += _office_lines(ctx, local.name, local.address, local.hours, local.hotline)
+        elif nearest is not None:
+            lines.append(ctx.say("where_nearest", office=nearest[0], others=", ".join(nearest[1])))
+            lines.append(
+                ctx.say("where_record_address", address=p.address) if p.address else ctx.say("where_no_address")
+            )
         elif p.agency:
             lines.append(ctx.say("where_office", office=p.agency))
             lines.append(
