@@ -270,7 +270,7 @@ def _split_forms(text: str) -> tuple[str, list[str]]:
 
 # Enumerators the portal leaves at the start of rows and labels: "(iv) ", "a) ", "1. ", "(1.3) ".
 _ENUMERATOR_RE = re.compile(
-    r"^\s*(?:[-+*•]\s*)*(?:\(?(?:\d+(?:\.\d+)*|[a-zđ](?:\.\d+)*|[ivx]+)[).]\s*)+", re.IGNORECASE
+    r"^[\s;.,:]*(?:[-+*•]\s*)*(?:\(?(?:\d+(?:\.\d+)*|[a-zđ](?:\.\d+)*|[ivx]+)[).]\s*)*", re.IGNORECASE
 )
 _CONDITION_RE = re.compile(r"^(?:Trường hợp|Đối với|Nếu|Riêng|Ngoài ra,? trường hợp|Khi)\b", re.IGNORECASE)
 # "… trong trường hợp ủy quyền …", "… đối với trường hợp hộ kinh doanh do …": a condition

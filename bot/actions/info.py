@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.actions.base import ActionContext, aspect_buttons
-from bot.actions.wording import first_phrase
+from bot.actions.wording import cut_phrase, first_phrase, strip_enumerator
 from bot.render import compose
 from bot.types import Item, Reply, Section
 from knowledge.parsing import nearest_office
@@ -91,8 +93,18 @@ def steps(ctx: ActionContext) -> list[Reply]:
     buttons = aspect_buttons(ctx, "documents", "where")
     if not p.steps:
         return [Reply(ctx.say("steps_none"), buttons)]
-    items = tuple(Item(_clip(" ".join(s.split()), STEP_LIMIT), s) for s in p.steps)
+    items = tuple(Item(cut_phrase(_step_text(s), STEP_LIMIT), s) for s in p.steps)
     return [compose(ctx.say("steps_header"), [Section(items=items, numbered=True)], buttons)]
+
+
+_STEP_BULLET_RE = re.compile(r"^(?P<step>Bước\s*\d+\s*[:.]?)?\s*(?:[+\-*•]\s*)+")
+
+
+def _step_text(step: str) -> str:
+    """ "Bước 1: + Công dân đến…" -> "Bước 1: Công dân đến…": without the record's bullets."""
+    text = strip_enumerator(" ".join(step.split())) if not step.lstrip().lower().startswith("bước") else step
+    text = " ".join(text.split())
+    return _STEP_BULLET_RE.sub(lambda m: f"{m.group('step')} " if m.group("step") else "", text, count=1).strip()
 
 
 def _clip(text: str, limit: int) -> str:
@@ -121,7 +133,7 @@ def requirements(ctx: ActionContext) -> list[Reply]:
     sections = []
     if p.requirements:
         parts = [s.strip(" -+") for s in p.requirements.splitlines() if s.strip(" -+")]
-        sections.append(Section(items=tuple(Item(_clip(s, STEP_LIMIT), s) for s in parts)))
+        sections.append(Section(items=tuple(Item(cut_phrase(_step_text(s), STEP_LIMIT), s) for s in parts)))
         title: str | None = ctx.say("requirements_header")
     else:
         title = None

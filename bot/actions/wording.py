@@ -20,7 +20,7 @@ TITLE_SLACK = 12
 """A name this little longer than TITLE_LIMIT is kept whole rather than cut near its end."""
 
 _ENUMERATOR_RE = re.compile(
-    r"^\s*(?:[-+*•]\s*)*(?:\(?(?:\d+(?:\.\d+)*|[a-zđ](?:\.\d+)*|[ivx]+)[).]\s*)+", re.IGNORECASE
+    r"^[\s;.,:]*(?:[-+*•]\s*)*(?:\(?(?:\d+(?:\.\d+)*|[a-zđ](?:\.\d+)*|[ivx]+)[).]\s*)*", re.IGNORECASE
 )
 # Where a paper's name ends and its explanation begins, earliest first.
 _BREAKS = (
@@ -96,9 +96,15 @@ def _cut(text: str, limit: int) -> str:
     return cut[: at if at > 0 else limit].rstrip(" ,;:-") + "…"
 
 
+CUT_SLACK = 1.2
+"""A text at most this much longer than its limit is kept whole: cutting off its last few
+words ("Cơ sở dữ liệu quốc gia về dân cư") saves little and loses the phrase."""
+
+
 def cut_phrase(text: str, limit: int) -> str:
     """A text cut at a phrase break at or before `limit` (see `_cut`)."""
-    return _cut(" ".join(text.split()), limit)
+    text = " ".join(text.split())
+    return text if len(text) <= limit * CUT_SLACK else _cut(text, limit)
 
 
 def first_phrase(name: str, limit: int = PHRASE_LIMIT) -> str:
@@ -200,9 +206,22 @@ def case_label(condition: str, procedure: str = "", limit: int = LABEL_LIMIT) ->
             text = text[:at]
     text = _without_procedure(text, procedure)
     text = text.strip(" ,;:.")
+    ref = _LEGAL_REF_RE.search(text)
+    if ref is not None and limit < ref.end() <= REFERENCE_LIMIT:
+        # "công dân thuộc quy định tại điểm a, điểm b khoản 1 Điều 31 Luật Cư trú": a legal
+        # reference is said whole or not at all, never cut before its article or law.
+        limit = ref.end()
     return _cut(text[:1].lower() + text[1:] if not text[:2].isupper() else text, limit)
 
 
+REFERENCE_LIMIT = 90
+"""A case label that ends on a legal reference may run this long to keep the reference whole."""
+_LEGAL_REF_RE = re.compile(
+    r"(?:điểm [a-zđ](?:,\s*(?:điểm\s+)?[a-zđ])*\s+)?(?:khoản \d+(?:,\s*(?:khoản\s+)?\d+)*\s+)?Điều \d+"
+    r"(?:\s+(?:của\s+)?(?:Luật|Bộ luật|Nghị định|Thông tư|Nghị quyết)"
+    r"(?:\s+(?:số\s+)?[\w/.-]+)?(?:\s+[A-ZĐ\w][\wÀ-ỹ]*){0,3})?",
+    re.IGNORECASE,
+)
 _DANGLING = ("thuộc", "tại", "theo", "của", "cho", "về", "do", "với", "và", "hoặc")
 _REFERENCE_WORDS = ("điểm", "khoản", "điều", "mục")
 
