@@ -299,6 +299,7 @@ FORM_STARTS = (
     ("phiếu", "yêu", "cầu"),
     ("phiếu", "đăng", "ký"),
     ("bản", "khai"),
+    ("giấy", "khai"),
     ("mẫu",),
     ("đề", "nghị"),
     ("thông", "báo"),
