@@ -618,6 +618,11 @@ def _form_key(name: str) -> str:
     return " ".join(fold(strip_enumerator(name)).split()[:8])
 
 
+VARIANT_NAME_LIMIT = 80
+"""A variant label this short ("Đăng ký thường trú vào chỗ ở hợp pháp thuộc quyền sở hữu của
+mình") names the case of its rows better than a row's own clause; a longer one is no name."""
+
+
 def _with_roles(docs: list[DocumentInfo], procedure: str) -> list[DocumentInfo]:
     """Conditions from case labels and heading rows, then each row's role."""
     variants = _variant_labels([_label(d.section) for d in docs], procedure)
@@ -645,7 +650,8 @@ def _with_roles(docs: list[DocumentInfo], procedure: str) -> list[DocumentInfo]:
             group = DocumentGroup.NOTE
         elif group is not DocumentGroup.NOTE:
             label = _label(d.section)
-            if condition is not None and not (label in variants and not is_declaration(d)):
+            named_by_variant = label in variants and len(label) <= VARIANT_NAME_LIMIT and not is_declaration(d)
+            if condition is not None and not named_by_variant:
                 pass
             elif opened is not None:
                 condition = opened[1]

@@ -128,7 +128,10 @@ def first_phrase(name: str, limit: int = PHRASE_LIMIT) -> str:
         return _cut(capital(named.group("short").strip()) + f" ({sample}…)", limit)
     text = _FORM_NO_RE.sub(lambda m: f"(mẫu{m.group('so') or ''} {m.group('no').rstrip('.')})", text)
     end = _first_break(text)
-    return _cut(text[:end].strip(" ,;:."), limit) or _cut(text, limit)
+    phrase = text[:end].strip(" ,;:.")
+    if len(phrase) <= limit * CUT_SLACK:
+        return phrase or _cut(text, limit)
+    return _cut(phrase, limit) or _cut(text, limit)
 
 
 def _first_break(text: str) -> int:
