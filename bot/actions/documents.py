@@ -28,6 +28,8 @@ from knowledge.types import DocumentGroup, DocumentInfo, DocumentRole
 
 _UNSPECIFIED_RE = re.compile(r"^(?:Các\s+)?giấy tờ(?:, tài liệu)? của(?:\s+\w+){1,3}$", re.IGNORECASE)
 """A paper named only by whose it is ("Giấy tờ của chủ xe")."""
+FOLD_PAPER_LIMIT = 60
+"""A paper's short name this long may stand for its case in the folded line of cases."""
 CASES_IN_FOLD = 4
 """Case names listed in the folded line before "…"."""
 _ENUM_RE = re.compile(r"^\s*\(?(?P<n>\d+|[a-zđ]|[ivx]+)[).]\s", re.IGNORECASE)
@@ -178,6 +180,11 @@ def documents(ctx: ActionContext) -> list[Reply]:
         groups: dict[str, list[str]] = {}
         for d in cases:
             name = case_name(ctx, d) or _paper(d).lower()
+            paper = _paper(d)
+            if name.endswith("…") and not paper.endswith("…") and len(paper) <= FOLD_PAPER_LIMIT:
+                # A case that takes a long sentence to say ("cơ quan đăng ký hộ tịch không thể
+                # khai thác…") is named by the paper it asks for instead.
+                name = paper[:1].lower() + paper[1:] if not paper[:2].isupper() else paper
             groups.setdefault(" ".join(name.split()[:2]), []).append(name)
         # Cases that open with the same words ("ủy quyền cho cá nhân…", "ủy quyền cho tổ
         # chức…") are named once by the words they share.

@@ -87,7 +87,11 @@ def _cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text[:limit]
-    comma = max(cut.rfind(", "), cut.rfind("; "))
+    # A comma a little past the limit ends a phrase better than a word break before it.
+    window = text[: int(limit * CUT_SLACK)]
+    comma = max(window.rfind(", "), window.rfind("; "))
+    if comma > limit:
+        cut = window
     phrase = max(cut.rfind(w) for w in _PHRASE_STARTS)
     space = cut.rfind(" ")
     at = comma if comma > limit * 0.6 else phrase if phrase > limit * 0.5 else space
