@@ -110,7 +110,9 @@ def test_a_note_row_is_no_paper() -> None:
 def test_identity_paper_asked_for_in_the_steps() -> None:
     p = parsed("2.001035")  # chứng thực giao dịch về động sản: the list names no identity paper
     assert not any(d.role is DocumentRole.IDENTITY for d in p.documents)
-    where, words = identity_mention(p.steps, p.requirements or "", [])
+    found = identity_mention(p.steps, p.requirements or "", [])
+    assert found is not None
+    where, words = found
     assert where == "steps" and words.startswith("xuất trình một trong các giấy tờ sau: Căn cước điện tử")
     assert identity_mention(["Trường hợp này thì không phải xuất trình thẻ căn cước."], "", []) is None
 
