@@ -30,6 +30,29 @@ _UNSPECIFIED_RE = re.compile(r"^(?:Các\s+)?giấy tờ(?:, tài liệu)? của(
 """A paper named only by whose it is ("Giấy tờ của chủ xe")."""
 FOLD_PAPER_LIMIT = 60
 """A paper's short name this long may stand for its case in the folded line of cases."""
+PAPER_WORDS = frozenset(
+    [
+        "giấy",
+        "văn",
+        "bản",
+        "tờ",
+        "đơn",
+        "hợp",
+        "chứng",
+        "quyết",
+        "sổ",
+        "thẻ",
+        "phiếu",
+        "biên",
+        "hồ",
+        "danh",
+        "ảnh",
+        "trích",
+        "sơ",
+    ]
+)
+"""First words of a paper's name ("Giấy tờ…", "Văn bản…", "Biên bản…"): only a paper so named
+stands for its case ("Việc ủy quyền thực hiện…" is no paper)."""
 CASES_IN_FOLD = 4
 """Case names listed in the folded line before "…"."""
 _ENUM_RE = re.compile(r"^\s*\(?(?P<n>\d+|[a-zđ]|[ivx]+)[).]\s", re.IGNORECASE)
@@ -181,7 +204,13 @@ def documents(ctx: ActionContext) -> list[Reply]:
         for d in cases:
             name = case_name(ctx, d) or _paper(d).lower()
             paper = _paper(d)
-            if name.endswith("…") and not paper.endswith("…") and len(paper) <= FOLD_PAPER_LIMIT:
+            first_word = paper.split(" ", 1)[0].lower()
+            if (
+                name.endswith("…")
+                and not paper.endswith("…")
+                and len(paper) <= FOLD_PAPER_LIMIT
+                and first_word in PAPER_WORDS
+            ):
                 # A case that takes a long sentence to say ("cơ quan đăng ký hộ tịch không thể
                 # khai thác…") is named by the paper it asks for instead.
                 name = paper[:1].lower() + paper[1:] if not paper[:2].isupper() else paper
