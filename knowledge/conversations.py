@@ -141,7 +141,9 @@ class ConversationStore:
                             ],
                         )
                     if turn.inbox_reason:
-                        conn.execute(_FLAG, {"message_id": question_id, "reason": turn.inbox_reason, "created_at": now})
+                        conn.execute(
+                            _FLAG, {"message_id": question_id, "reason": turn.inbox_reason, "created_at": now}
+                        )
                     return int(question_id)
             except IntegrityError as exc:
                 # Two workers opened the same new conversation at once: the other one won,
