@@ -494,3 +494,14 @@ def from_json(data: Any) -> FeeInfo:
         cell_amount=amount(data.get("cell_amount")),
         clauses=tuple(clauses),
     )
+
+
+def reduced_amount(base: int, clause: FeeClause) -> int | None:
+    """What a rate clause makes of an amount: "bằng 50% mức thu" of 70.000 -> 35.000, "giảm
+    30%" of 100.000 -> 70.000; None for a clause that states no rate."""
+    if clause.kind is not FeeKind.REDUCTION or clause.percent is None or not 0 < clause.percent <= 100:
+        return None
+    low = clause.text.lower()
+    equal = re.search(rf"\bbằng\s+{clause.percent}\s*%", low)
+    share = clause.percent if equal or "giảm" not in low else 100 - clause.percent
+    return round(base * share / 100)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from functools import lru_cache
@@ -269,7 +270,7 @@ def _split_forms(text: str) -> tuple[str, list[str]]:
 
 # Enumerators the portal leaves at the start of rows and labels: "(iv) ", "a) ", "1. ", "(1.3) ".
 _ENUMERATOR_RE = re.compile(
-    r"^\s*(?:[-+*•]\s*)*(?:\(?(?:\d+(?:\.\d+)*|[a-zđ](?:\.\d+)*|[ivx]+)[).]\s*)+", re.IGNORECASE
+    r"^[\s;.,:]*(?:[-+*•]\s*)*(?:\(?(?:\d+(?:\.\d+)*|[a-zđ](?:\.\d+)*|[ivx]+)[).]\s*)*", re.IGNORECASE
 )
 _CONDITION_RE = re.compile(r"^(?:Trường hợp|Đối với|Nếu|Riêng|Ngoài ra,? trường hợp|Khi)\b", re.IGNORECASE)
 # "… trong trường hợp ủy quyền …", "… đối với trường hợp hộ kinh doanh do …": a condition
@@ -298,6 +299,7 @@ FORM_STARTS = (
     ("phiếu", "yêu", "cầu"),
     ("phiếu", "đăng", "ký"),
     ("bản", "khai"),
+    ("giấy", "khai"),
     ("mẫu",),
     ("đề", "nghị"),
     ("thông", "báo"),
@@ -317,6 +319,7 @@ _WORD_RE = re.compile(r"[\wÀ-ỹ]+")
 # A row that introduces the rows after it ("* Ngoài giấy tờ nêu trên, tùy từng trường hợp, bên
 # nam, bên nữ phải nộp giấy tờ tương ứng sau đây:") is a heading, not a paper.
 _HEADING_RE = re.compile(r"(?:sau đây|như sau|sau|gồm|bao gồm|gồm có|các giấy tờ)\s*:$", re.IGNORECASE)
+_NOTE_LEAD_RE = re.compile(r"^[\s*\-+•]*(?:lưu ý|ghi chú|ví dụ)\s*:", re.IGNORECASE)
 _HEADING_CASE_RE = re.compile(r"\b(?:trường hợp|tùy|tuỳ|ngoài)\b", re.IGNORECASE)
 _GROUP_LABEL_RE = re.compile(
     r"^(?:các\s+)?(?:giấy tờ|hồ sơ|thành phần hồ sơ)?\s*(?:phải\s+)?(?:nộp|xuất trình|lưu ý|bao gồm|gồm)\b"
@@ -364,7 +367,94 @@ def _condition(name: str) -> str | None:
     m = _INLINE_CONDITION_RE.search(first)
     if m:
         return "trường hợp " + m.group("case").strip(" .;,")
+    m = _TRAILING_CONDITION_RE.search(body)
+    if m:
+        # "Kết quả đấu giá thuê rừng; …; thông báo … (đối với trường hợp cho thuê đất và cho
+        # thuê rừng)." — a bracket closing the row names the case of the whole row.
+        return m.group("case").strip()
+    m = _SUBJECT_LEAD_RE.match(body)
+    if m and not fold(m.group("who")).startswith(_EVERY_APPLICANT):
+        # "Người nước ngoài, công dân Việt Nam định cư ở nước ngoài phải nộp bản sao hộ chiếu":
+        # a row that opens with who must bring the paper is that person's case.
+        return m.group("who").strip(" ,")
     return None
+
+
+# A bracket that ends the row and says when it applies.
+_TRAILING_CONDITION_RE = re.compile(
+    r"\((?P<case>(?:nếu|trong trường hợp|trường hợp|đối với|áp dụng (?:đối với|cho))\b[^()]*)\)[\s.;]*$",
+    re.IGNORECASE,
+)
+# "Người nước ngoài … phải nộp …", "Công dân … phải xuất trình …".
+_SUBJECT_LEAD_RE = re.compile(
+    r"^(?P<who>(?:Người|Công dân|Bên|Cha|Mẹ|Chủ)\b[^.;:]{2,120}?)\s+phải\s+(?:nộp|có|xuất trình|kèm theo|bổ sung)\s",
+)
+_EVERY_APPLICANT = (
+    "nguoi yeu cau",
+    "nguoi co yeu cau",
+    "nguoi de nghi",
+    "nguoi di ",
+    "nguoi nop",
+    "nguoi thuc hien",
+    "nguoi dang ky",
+    "nguoi dung dau",
+)
+"""Who every applicant is: a row opening with them is no case ("Người yêu cầu phải xuất trình…")."""
+# Words of a heading that names no paper of its own ("Một số giấy tờ khác:", "Một trong các
+# giấy tờ sau:", "Giấy tờ của xe:"): what follows its colon is the list, or the cases.
+VAGUE_HEADING_WORDS = frozenset(
+    [
+        "một",
+        "số",
+        "các",
+        "những",
+        "giấy",
+        "tờ",
+        "tài",
+        "liệu",
+        "khác",
+        "sau",
+        "đây",
+        "trong",
+        "loại",
+        "gồm",
+        "có",
+        "kèm",
+        "theo",
+        "liên",
+        "quan",
+    ]
+)
+_HEADING_CASE_BODY_RE = re.compile(
+    r"(?:\bthì\s+(?:phải\s+)?(?:có|nộp|kèm)|^\W*(?:[a-zđ]\)\s*)?(?:trường hợp|nếu|đối với)\b)", re.IGNORECASE
+)
+# A paper that proves someone acts for the applicant: needed only when someone does.
+REPRESENTATION_PHRASES = (
+    ("người", "đại", "diện", "hợp", "pháp"),
+    ("người", "giám", "hộ"),
+    ("người", "được", "ủy", "quyền"),
+    ("người", "được", "uỷ", "quyền"),
+)
+
+
+def vague_heading(name: str) -> tuple[str, str] | None:
+    """ "Một số giấy tờ khác: a) Xe cải tạo…" -> ("Một số giấy tờ khác", "a) Xe cải tạo…");
+    "Giấy tờ của xe: Chứng nhận nguồn gốc xe; …" -> ("Giấy tờ của xe", "Chứng nhận…"); None
+    when the row names its paper before any colon."""
+    text = strip_enumerator(" ".join(name.split())).strip(" -+*•")
+    at = text.find(":")
+    if at <= 0 or at > 60 or len(text) - at < 8:
+        return None
+    head, body = text[:at].strip(), text[at + 1 :].strip(" -+")
+    words = _WORD_RE.findall(head.lower())
+    if "của" in words:
+        # "Giấy tờ của chủ xe", "Giấy tờ của xe": the papers of someone or something.
+        words = words[: words.index("của")]
+        if len(_WORD_RE.findall(head)) - len(words) > 4:
+            return None
+    if not words or not set(words) <= VAGUE_HEADING_WORDS or not {"giấy", "tài"} & set(words):
+        return None
+    return head, body
 
 
 @lru_cache(maxsize=8192)
@@ -403,11 +493,18 @@ def is_identity(name: str) -> bool:
 def document_role(name: str, condition: str | None, group: DocumentGroup | str, forms: Any = ()) -> DocumentRole:
     """Core or case, from the row's own words; a pure function of what staff can edit, so a
     staff edit recomputes the same role."""
+    condition = condition or _condition(name)
     if condition and not is_channel_condition(condition):
         return DocumentRole.CASE
     tokens = _tokens(strip_enumerator(name))
     if _starts(tokens, AUTHORIZATION_STARTS):
         return DocumentRole.CASE  # only when someone files on the applicant's behalf
+    representation = any(_contains(tokens, phrase, 20) for phrase in REPRESENTATION_PHRASES)
+    if representation and not is_form(name) and not is_identity(name):
+        return DocumentRole.CASE  # proves who acts for the applicant (a parent, a guardian)
+    heading = vague_heading(name)
+    if heading is not None and _HEADING_CASE_BODY_RE.search(heading[1][:200]):
+        return DocumentRole.CASE  # "Một số giấy tờ khác: a) Xe cải tạo… thì phải có thêm…"
     if is_form(name) or (forms and DocumentGroup(group) is not DocumentGroup.PRESENT):
         return DocumentRole.FORM
     if is_identity(name):
@@ -521,6 +618,11 @@ def _form_key(name: str) -> str:
     return " ".join(fold(strip_enumerator(name)).split()[:8])
 
 
+VARIANT_NAME_LIMIT = 80
+"""A variant label this short ("Đăng ký thường trú vào chỗ ở hợp pháp thuộc quyền sở hữu của
+mình") names the case of its rows better than a row's own clause; a longer one is no name."""
+
+
 def _with_roles(docs: list[DocumentInfo], procedure: str) -> list[DocumentInfo]:
     """Conditions from case labels and heading rows, then each row's role."""
     variants = _variant_labels([_label(d.section) for d in docs], procedure)
@@ -543,15 +645,22 @@ def _with_roles(docs: list[DocumentInfo], procedure: str) -> list[DocumentInfo]:
             # Introduces the rows after it: not a paper of its own.
             group = DocumentGroup.NOTE
             opened = (d.section, _label(d.name)) if _HEADING_CASE_RE.search(d.name) else None
-        elif condition is None and group is not DocumentGroup.NOTE:
+        elif _NOTE_LEAD_RE.match(d.name):
+            # "Lưu ý: - Trường hợp nộp hồ sơ trực tiếp…", "Ví dụ: …": an explanation, no paper.
+            group = DocumentGroup.NOTE
+        elif group is not DocumentGroup.NOTE:
             label = _label(d.section)
-            if opened is not None:
+            named_by_variant = label in variants and len(label) <= VARIANT_NAME_LIMIT and not is_declaration(d)
+            if condition is not None and not named_by_variant:
+                pass
+            elif opened is not None:
                 condition = opened[1]
             elif label in variants and _form_key(d.name) in shared:
                 pass
             elif label in variants and not (is_declaration(d) and not _CONDITION_RE.match(label)):
                 # The declaration under a variant label ("… tại nơi đơn vị đóng quân: Tờ khai
-                # CT01") is still the one everyone files; other rows belong to the variant.
+                # CT01") is still the one everyone files; other rows belong to the variant,
+                # which names their case even when the row states a narrower one of its own.
                 condition = label
         role = document_role(d.name, condition, group, d.forms)
         out.append(replace(d, condition=condition, group=group, role=role))
@@ -664,12 +773,53 @@ _LOCAL_OFFICES = ("thue", "bao hiem xa hoi", "bhxh", "hai quan", "kho bac", "can
 _WARD_OFFICE = ("uy ban nhan dan", "ubnd", "chu tich", "mot cua", "van phong dang ky dat dai")
 
 
-def parse_receiver(levels: frozenset[str], agency: str) -> Receiver:
+# "… nộp hồ sơ tại Bộ phận tiếp nhận và trả kết quả theo cơ chế “Một cửa” của Ủy ban nhân dân
+# cấp xã", "Công dân đến Công an cấp xã … đề nghị": where the steps say the file is handed in.
+_FILED_AT_RE = re.compile(
+    r"(?:nộp hồ sơ|nộp trực tiếp hồ sơ|gửi hồ sơ)\s+(?:[^.;:]{0,40}?\s)?(?:tại|đến|cho)\s+(?P<office>[^.;:]{5,160})"
+    r"|^(?:[+\-*\s]*)(?:công dân|người yêu cầu|người đề nghị|cá nhân)\s+đến\s+(?P<goes>[^.;:]{5,160})",
+    re.IGNORECASE,
+)
+
+
+_DESK_WORDS = (
+    "bo phan mot cua",
+    "co che mot cua",
+    "uy ban nhan dan cap xa",
+    "ubnd cap xa",
+    "bo phan tiep nhan va tra ket qua",
+)
+"""The ward's one-stop desk in the steps' words ("Cổng thông tin một cửa quốc gia" is no desk)."""
+
+
+def filed_at(steps: Sequence[str]) -> Receiver | None:
+    """The office the steps say the file is handed in at, when they name one kind only (the
+    commune police, or the ward's one-stop desk); None when they name none or several ("Công
+    an cấp xã hoặc Bộ phận Một cửa cấp xã")."""
+    for step in steps:
+        for line in step.splitlines():
+            m = _FILED_AT_RE.search(" ".join(line.split()))
+            if m is None:
+                continue
+            key = f" {fold(m.group('office') or m.group('goes'))} "
+            police = bool(_POLICE_RE.search(key))
+            desk = any(f" {w} " in key for w in _DESK_WORDS) and " quoc gia " not in key
+            if police != desk:
+                return Receiver.POLICE if police else Receiver.WARD_DESK
+            return None
+    return None
+
+
+def parse_receiver(levels: frozenset[str], agency: str, steps: Sequence[str] = ()) -> Receiver:
     """Which office takes the file: a procedure above commune level is filed there; at
-    commune level the agency the record names decides (police, the ward desk, or another
-    office such as tax or social insurance); a ward procedure naming none goes to the desk."""
+    commune level the steps decide when they say where the file is handed in, else the agency
+    the record names (police, the ward desk, or another office such as tax or social
+    insurance); a ward procedure naming none goes to the desk."""
     if "Cấp xã" not in levels:
         return Receiver.HIGHER
+    stated = filed_at(steps)
+    if stated is not None:
+        return stated
     key = f" {fold(agency)} "
     if not key.strip() or any(f" {w} " in key for w in _WARD_OFFICE):
         return Receiver.WARD_DESK
@@ -730,6 +880,7 @@ def parse_record(record: Any) -> ParsedProcedure:
     agency = clean(record.get("co_quan_thuc_hien")) or clean(record.get("co_quan_co_tham_quyen"))
     sources = {k: record[k] for k in SOURCE_FIELDS if isinstance(record.get(k), str) and record[k]}
     levels = parse_levels(record.get("cap_thuc_hien", ""))
+    steps = parse_steps(record.get("trinh_tu_thuc_hien", ""))
     return ParsedProcedure(
         code=code,
         name=name,
@@ -746,8 +897,127 @@ def parse_record(record: Any) -> ParsedProcedure:
         result=parse_result(record.get("ket_qua_xu_ly", "")),
         documents=parse_documents(record.get("thanh_phan_ho_so", ""), name),
         channels=parse_channels(record.get("cach_thuc_thuc_hien", "")),
-        steps=parse_steps(record.get("trinh_tu_thuc_hien", "")),
+        steps=steps,
         legal_basis=parse_legal_basis(record.get("can_cu_phap_ly", "")),
         sources=sources,
-        receiver=parse_receiver(levels, one_line(agency)),
+        receiver=parse_receiver(levels, one_line(agency), steps),
     )
+
+
+# --- the identity paper the steps or conditions ask to show -------------------------------
+
+_IDENTITY_MENTION_RE = re.compile(
+    r"(?P<verb>xuất trình|mang theo|cung cấp|kèm theo)\s+(?P<what>[^.\n]{0,40}?"
+    r"(?:căn cước|giấy tờ tùy thân|giấy tờ tuỳ thân|hộ chiếu|chứng minh nhân dân)[^.\n]*)",
+    re.IGNORECASE,
+)
+IDENTITY_SOURCES = ("steps", "requirements", "notes")
+"""Where an identity paper may be asked for outside the list of papers, in the order looked at."""
+
+
+def identity_mention(steps: Sequence[str], requirements: str, notes: Sequence[str]) -> tuple[str, str] | None:
+    """ "+ Người yêu cầu chứng thực xuất trình một trong các giấy tờ sau: Căn cước điện tử; …"
+    -> ("steps", "xuất trình một trong các giấy tờ sau: Căn cước điện tử; …"): the record's own
+    words asking the applicant to show an identity paper, and where they stand; None when
+    nothing outside the list of papers asks for one."""
+    for where, texts in zip(IDENTITY_SOURCES, (steps, [requirements], notes), strict=True):
+        for text in texts:
+            for m in _IDENTITY_MENTION_RE.finditer(" ".join((text or "").split())):
+                before = m.string[max(0, m.start() - 40) : m.start()].lower()
+                if re.search(r"\b(?:không|không phải|không cần|chỉ cần)\s*(?:phải\s*)?$", before):
+                    continue  # "… thì không phải xuất trình": the record says it is not needed
+                return where, f"{m.group('verb')} {m.group('what')}".strip(" ,;:")
+    return None
+
+
+# --- a processing time stated in words (steps, a channel's description) ---------------------
+
+_SAME_DAY_RE = re.compile(
+    r"\b(?:ngay\s+)?trong\s+ngày\s+(?:tiếp nhận|nhận)[^,.;()]{0,30}|\bngay trong ngày\b", re.IGNORECASE
+)
+_PERIOD_RE = re.compile(
+    r"(?:trong thời hạn|trong vòng|không quá|tối đa|chậm nhất là|chậm nhất)\s+(?:là\s+)?"
+    r"(?P<n>\d{1,3})\s*(?:\([^()]{1,12}\)\s*)?"
+    r"(?P<unit>ngày làm việc|ngày|giờ làm việc|giờ)\b"
+    r"(?P<since>,?\s+kể từ\s+(?:ngày|thời điểm|khi)?\s*(?:[^,.;]{0,50}?\s)?(?:nhận|tiếp nhận)\s+"
+    r"(?:được\s+)?(?:đủ\s+|đầy đủ\s+)?"
+    r"(?:hồ sơ)(?:\s+hợp lệ)?)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StatedTime:
+    """A processing time the record states in words rather than in its time cell."""
+
+    value: float | None
+    """The number of units; None for "ngay trong ngày"."""
+    unit: str
+    """ "ngày làm việc", "ngày", "giờ"…; "" for the same day."""
+    words: str
+    """The record's own words ("trong thời hạn 03 ngày làm việc kể từ ngày nhận hồ sơ")."""
+
+
+def stated_time(texts: Sequence[str]) -> StatedTime | None:
+    """The first processing time stated in `texts` (a channel's description, then the steps):
+    a period counted from when the file is received ("không quá 07 ngày làm việc kể từ ngày
+    nhận đủ hồ sơ hợp lệ") or the same day ("ngay trong ngày tiếp nhận"). A period counted
+    from anything else (the birth of a child, a request for verification) is no processing time."""
+    for text in texts:
+        flat = " ".join((text or "").split())
+        period = _PERIOD_RE.search(flat)
+        same_day = _SAME_DAY_RE.search(flat)
+        if period and (same_day is None or period.start() < same_day.start()):
+            words = period.group(0)
+            return StatedTime(float(int(period.group("n"))), period.group("unit").lower(), words)
+        if same_day:
+            return StatedTime(None, "", same_day.group(0).strip())
+    return None
+
+
+_TIME_SECTION_RE = re.compile(r"thời hạn giải quyết\s*:\s*(?P<body>.+)$", re.IGNORECASE)
+_TIME_CASE_RE = re.compile(r"(?:^|\+\s*)(?P<case>[^+:;.]{4,80}?):\s*(?P<text>[^+]+)")
+
+
+def time_cases(description: str) -> list[tuple[str, str]]:
+    """ "- Thời hạn giải quyết: + Cấp đổi biển số xe: Không quá 07 ngày làm việc… + Cấp đổi
+    chứng nhận đăng ký xe: Không quá 02 ngày…" -> [("Cấp đổi biển số xe", "Không quá 07…"),
+    …]: the cases a channel's description gives a time each."""
+    m = _TIME_SECTION_RE.search(" ".join((description or "").split()))
+    if m is None:
+        return []
+    out = []
+    for c in _TIME_CASE_RE.finditer(m.group("body")):
+        case, text = c.group("case").strip(" -"), c.group("text").strip(" .;")
+        if not re.match(r"(?:thời gian|trường hợp|thời hạn)\b", case, re.IGNORECASE):
+            out.append((case, text))
+    return out
+
+
+# How near an office is to the citizen, from the words of its name: a commune office, then a
+# district or branch office, then a provincial one, then a national one.
+_LEVEL_WORDS = (
+    (0, ("cap xa", "xa", "phuong", "thi tran")),
+    (1, ("cap huyen", "huyen", "chi nhanh", "khu vuc", "co so")),
+    (2, ("cap tinh", "tinh", "thanh pho")),
+    (3, ("trung uong", "viet nam", "cuc", "bo")),
+)
+
+
+def nearest_office(agency: str) -> tuple[str, tuple[str, ...]] | None:
+    """ "Bảo hiểm xã hội cấp huyện, Bảo hiểm xã hội tỉnh" -> ("Bảo hiểm xã hội cấp huyện",
+    ("Bảo hiểm xã hội tỉnh",)): of several offices the record names, the one nearest the
+    citizen and the others; None for one office, or when their levels do not tell them apart."""
+    offices = [o.strip(" .") for o in re.split(r",\s*|;\s*", agency) if o.strip(" .")]
+    if len(offices) < 2:
+        return None
+
+    def level(office: str) -> int:
+        # Whole words ("xã" of "xã hội" is no commune): matched between spaces.
+        key = f" {fold(office).replace('xa hoi', 'xahoi')} "
+        return next((n for n, words in _LEVEL_WORDS if any(f" {w.strip()} " in key for w in words)), 2)
+
+    ranked = sorted(offices, key=level)
+    if level(ranked[0]) == level(ranked[1]):
+        return None
+    return ranked[0], tuple(o for o in offices if o != ranked[0])

@@ -11,13 +11,13 @@ from sqlalchemy.orm import selectinload
 from knowledge import fees
 from knowledge.db import REVISION_KEY, Database
 from knowledge.models import Alias, Document, Faq, LegalBasis, Meta, Procedure, Step, SubmissionChannel, Unit
+from knowledge.parsing import document_role, parse_receiver
 from knowledge.text import fold
 from knowledge.types import (
     Channel,
     ChannelInfo,
     DocumentGroup,
     DocumentInfo,
-    DocumentRole,
     FaqInfo,
     KbStats,
     LegalBasisInfo,
@@ -60,7 +60,9 @@ def _info_from_rows(r: Any, kids: dict[str, list[Any]]) -> ProcedureInfo:
                 forms=tuple(d["forms"] or ()),
                 section=d["section"],
                 source_text=d["source_text"],
-                role=_enum(DocumentRole, d["role"], DocumentRole.CORE),
+                # Derived again from the stored fields with this release's rules, so a
+                # knowledge base built by an earlier release needs no migration for them.
+                role=document_role(d["name"] or "", d["condition"], d["doc_group"], tuple(d["forms"] or ())),
             )
             for d in kids["documents"]
         ),
@@ -86,7 +88,8 @@ def _info_from_rows(r: Any, kids: dict[str, list[Any]]) -> ProcedureInfo:
         active=r["active"],
         version=r["version"],
         sources=dict(r.get("sources") or {}),
-        receiver=_enum(Receiver, r["receiver"], Receiver.WARD_DESK),
+        # Derived again from the stored fields (see the documents' role above).
+        receiver=parse_receiver(frozenset(r["levels"] or ()), r["agency"] or "", [s["text"] for s in kids["steps"]]),
     )
 
 

@@ -16,6 +16,8 @@ from bot.actions.base import ActionContext, aspect_buttons, channel_list, money
 from bot.actions.wording import short_procedure
 from bot.render import compose
 from bot.types import Item, Reply, Section
+from knowledge.fees import reduced_amount
+from knowledge.parsing import StatedTime, stated_time, time_cases
 from knowledge.text import fold
 from knowledge.types import Channel, ChannelInfo, FeeAmount, FeeClause, FeeInfo, FeeKind
 
@@ -136,9 +138,49 @@ def amount_text(ctx: ActionContext, a: FeeAmount) -> str:
     return f"{text}/{a.per}" if a.per else text
 
 
-def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str, amount: int | None = None) -> FeeView:
+def _today_rate(ctx: ActionContext, shown: list[FeeClause], channel: Channel | None) -> FeeClause | None:
+    """The rate clause in force today for this channel ("Kể từ ngày 01/7/2025 đến hết ngày
+    31/12/2026 mức thu … bằng 50% mức thu nêu trên"); one that is only for online filing does
+    not apply to the other channels."""
+    for c in shown:
+        if c.kind is not FeeKind.REDUCTION or c.percent is None or c.in_force(ctx.today) is not True:
+            continue
+        low = c.text.lower()
+        online_only = "trực tuyến" in low or "trực tuyển" in low
+        if online_only and channel is not None and channel is not Channel.ONLINE:
+            continue
+        return c
+    return None
+
+
+def _with_today_rate(ctx: ActionContext, headline: str, base: FeeAmount, rate: FeeClause) -> str | None:
+    """ "35.000 đồng/thẻ hiện nay (bằng 50% mức 70.000 đồng/thẻ, từ 01/07/2025 đến hết
+    31/12/2026)": the amount a citizen pays today first, the base amount and the dates beside."""
+    if base.currency != "VND":
+        return None
+    today = reduced_amount(base.value, rate)
+    if today is None:
+        return None
+    amount = amount_text(ctx, FeeAmount(today, base.currency, base.per, ""))
+    since = _date(rate.valid_from) if rate.valid_from else ""
+    until = _date(rate.valid_to) if rate.valid_to else ""
+    when = (
+        ctx.say("fee_from_to", since=since, until=until)
+        if since and until
+        else ctx.say("fee_until", until=until)
+        if until
+        else ctx.say("fee_since", since=since)
+    )
+    share = "giảm" if today < base.value and f"bằng {rate.percent}" not in rate.text.lower() else "bằng"
+    return ctx.say("fee_today", amount=amount, rate=f"{share} {rate.percent}%", base=headline, when=_lower(when))
+
+
+def fee_view(
+    ctx: ActionContext, fee: FeeInfo, fee_text: str, amount: int | None = None, channel: Channel | None = None
+) -> FeeView:
     """What one channel row's fee says, in words. `amount` is the row's amount in VND as
-    stored: what staff typed wins over a cell that states none."""
+    stored: what staff typed wins over a cell that states none. A rate in force today for
+    `channel` turns the headline into today's amount, the base amount beside it."""
     clauses = [c for c in fee.clauses if not (c.kind is FeeKind.FREE and fee.free is True)]
     shown = [c for c in clauses if c.kind in SHOWN]
     remarks = tuple(c.text for c in clauses if c.kind not in SHOWN)
@@ -162,6 +204,12 @@ def fee_view(ctx: ActionContext, fee: FeeInfo, fee_text: str, amount: int | None
             # "70,000 VNĐ(70.000 đồng/Giấy chứng nhận)": the clause only adds its unit.
             headline, headline_full = _lower(clause_short(ctx, restating[0])), restating[0].text
             shown.remove(restating[0])
+        base = next((a for c in restating for a in c.amounts), fee.cell_amount)
+        rate = _today_rate(ctx, shown, channel)
+        today = _with_today_rate(ctx, amount_text(ctx, base), base, rate) if rate is not None else None
+        if today is not None and rate is not None:
+            headline, headline_full = today, headline_full or rate.text
+            shown.remove(rate)
     elif fee.free is None:
         if not shown:
             return FeeView(ctx.say("fee_unknown"), fee_text, remarks=remarks, gap=True)
@@ -216,7 +264,7 @@ def _grouped(ctx: ActionContext, rows: tuple[ChannelInfo, ...]) -> list[tuple[li
     """Rows that say the same, in one group each, in the order first met."""
     groups: list[tuple[list[Channel], FeeView]] = []
     for c in rows:
-        view = fee_view(ctx, c.fee, c.fee_text, c.fee_amount)
+        view = fee_view(ctx, c.fee, c.fee_text, c.fee_amount, c.channel)
         for channels, seen in groups:
             if seen == view:
                 channels.append(c.channel)
@@ -278,14 +326,73 @@ def _gap(ctx: ActionContext) -> Section:
 # --- time ---------------------------------------------------------------------------------
 
 
+def _stated(ctx: ActionContext, c: ChannelInfo) -> tuple[StatedTime, str] | None:
+    """A time the channel's description or the steps state in words, and where."""
+    for where, texts in (("description", (c.description,)), ("steps", ctx.procedure.steps)):
+        found = stated_time(texts)
+        if found is not None:
+            return found, ctx.say(f"time_where_{where}")
+    return None
+
+
+def _resolved(ctx: ActionContext, c: ChannelInfo) -> bool:
+    """The time is known with its unit: from its cell, or from words confirming a bare number."""
+    if c.time_value is not None and c.time_unit:
+        return True
+    found = _stated(ctx, c)
+    return found is not None and (c.time_value is None or found[0].value is not None)
+
+
 def time_value(ctx: ActionContext, c: ChannelInfo) -> str:
-    """One channel's time as the record states it; a bare number keeps its unit unknown."""
+    """One channel's time as the record states it. An empty cell is answered from the words of
+    the description or the steps ("trong thời hạn 03 ngày làm việc kể từ ngày nhận hồ sơ"), a
+    bare number takes the unit those words give it, saying so."""
+    found = _stated(ctx, c)
     if c.time_value is None:
-        return ctx.say("time_unknown")
+        if found is None:
+            return ctx.say("time_unknown")
+        stated, where = found
+        words = stated.words if stated.value is not None else ctx.say("time_same_day")
+        return ctx.say("time_from_text_empty", words=_lower(words), where=where)
     value = f"{c.time_value:g}"
     if c.time_unit:
-        return f"{value} {c.time_unit.lower()}"
+        return f"{value} {c.time_unit.lower()}" + _time_case(ctx, c)
+    if found is not None and found[0].value == c.time_value:
+        stated, where = found
+        return ctx.say("time_from_text", time=f"{value} {stated.unit}", cell=c.time_text or value, where=where)
+    if found is not None and found[0].value is not None:
+        # The words give another time with its unit: they answer, the cell's number beside them.
+        stated, where = found
+        return ctx.say("time_from_text_other", words=_lower(stated.words), where=where, cell=c.time_text or value)
     return ctx.say("time_value_no_unit", value=value)
+
+
+def _time_case(ctx: ActionContext, c: ChannelInfo) -> str:
+    """ " (cấp đổi biển số xe)": which case a time is for, when the same channel has rows with
+    different times and the description names the case of each ("+ Cấp đổi biển số xe: Không
+    quá 07 ngày làm việc")."""
+    same = [o for o in ctx.procedure.channels if o.channel is c.channel and o.time_value != c.time_value]
+    if not same or c.time_value is None:
+        return ""
+    cases = time_cases(c.description)
+    number = re.compile(rf"\b0*{int(c.time_value)}\b")
+    named = [case for case, text in cases if number.search(text)]
+    if not named and len(cases) == 1:
+        named = [cases[0][0]]
+    return f" ({'; '.join(_lower(n) for n in named)})" if named else ""
+
+
+def _time_notes(ctx: ActionContext) -> list[Section]:
+    """Under the lines: what a bare number means, or the hotline for a time nobody states."""
+    p = ctx.procedure
+    bare = [c for c in p.channels if c.time_value is not None and not _resolved(ctx, c)]
+    notes = []
+    if bare:
+        values = ", ".join(dict.fromkeys(f"{c.time_value:g}" for c in bare))
+        notes.append(_line(ctx.say("time_no_unit_note", values=values)))
+    elif any(c.time_value is None and not _resolved(ctx, c) for c in p.channels):
+        notes.append(_gap(ctx))
+    return notes
 
 
 def processing_time(ctx: ActionContext) -> list[Reply]:
@@ -297,11 +404,7 @@ def processing_time(ctx: ActionContext) -> list[Reply]:
     for c in p.channels:
         groups.setdefault(time_value(ctx, c), []).append(c.channel)
     items = [Item(ctx.say("time_line", channels=channel_list(chs), time=t)) for t, chs in groups.items()]
-    sections = [Section(items=tuple(items))]
-    if any(c.time_value is not None and not c.time_unit for c in p.channels):
-        sections.append(_line(ctx.say("time_no_unit_note")))
-    elif any(c.time_value is None for c in p.channels):
-        sections.append(_gap(ctx))
+    sections = [Section(items=tuple(items)), *_time_notes(ctx)]
     return [compose(ctx.say("time_header"), sections, buttons)]
 
 
@@ -310,7 +413,7 @@ def methods(ctx: ActionContext) -> list[Reply]:
     buttons = aspect_buttons(ctx, "documents", "where")
     groups: dict[tuple[str, str], list[Channel]] = {}
     for c in p.channels:
-        view = fee_view(ctx, c.fee, c.fee_text, c.fee_amount)
+        view = fee_view(ctx, c.fee, c.fee_text, c.fee_amount, c.channel)
         groups.setdefault((time_value(ctx, c), view.headline), []).append(c.channel)
     items = [Item(ctx.say("methods_line", channels=channel_list(chs), time=t, fee=f)) for (t, f), chs in groups.items()]
     sections = [Section(items=tuple(items))]
@@ -318,8 +421,9 @@ def methods(ctx: ActionContext) -> list[Reply]:
         sections.append(_line(ctx.say("methods_online", url=ctx.portal_url)))
     elif p.channels:
         sections.insert(0, _line(ctx.say("methods_no_online")))
-    if any(c.time_value is not None and not c.time_unit for c in p.channels):
-        sections.append(_line(ctx.say("time_no_unit_note")))
+    if any(c.time_value is not None and not _resolved(ctx, c) for c in p.channels):
+        values = ", ".join(dict.fromkeys(f"{c.time_value:g}" for c in p.channels if c.time_value is not None))
+        sections.append(_line(ctx.say("time_no_unit_note", values=values)))
     if not p.channels:
         sections = [_line(ctx.say("time_unknown")), _gap(ctx)]
     return [compose(ctx.say("methods_header"), sections, buttons)]
@@ -329,7 +433,11 @@ def main_fee(ctx: ActionContext) -> str:
     """The fee of the main channel, for a summary."""
     p = ctx.procedure
     main = p.channel(Channel.IN_PERSON) or (p.channels[0] if p.channels else None)
-    return fee_view(ctx, main.fee, main.fee_text, main.fee_amount).headline if main else ctx.say("fee_unknown")
+    return (
+        fee_view(ctx, main.fee, main.fee_text, main.fee_amount, main.channel).headline
+        if main
+        else ctx.say("fee_unknown")
+    )
 
 
 def main_time(ctx: ActionContext) -> str:

@@ -15,6 +15,7 @@ from bot.actions.wording import (
     capital,
     case_label,
     channel_note,
+    cut_phrase,
     first_phrase,
     paper_key,
     split_case,
@@ -22,8 +23,36 @@ from bot.actions.wording import (
 )
 from bot.render import compose
 from bot.types import Item, Reply, Section
+from knowledge.parsing import identity_mention, vague_heading
 from knowledge.types import DocumentGroup, DocumentInfo, DocumentRole
 
+_UNSPECIFIED_RE = re.compile(r"^(?:Các\s+)?giấy tờ(?:, tài liệu)? của(?:\s+\w+){1,3}$", re.IGNORECASE)
+"""A paper named only by whose it is ("Giấy tờ của chủ xe")."""
+FOLD_PAPER_LIMIT = 60
+"""A paper's short name this long may stand for its case in the folded line of cases."""
+PAPER_WORDS = frozenset(
+    [
+        "giấy",
+        "văn",
+        "bản",
+        "tờ",
+        "đơn",
+        "hợp",
+        "chứng",
+        "quyết",
+        "sổ",
+        "thẻ",
+        "phiếu",
+        "biên",
+        "hồ",
+        "danh",
+        "ảnh",
+        "trích",
+        "sơ",
+    ]
+)
+"""First words of a paper's name ("Giấy tờ…", "Văn bản…", "Biên bản…"): only a paper so named
+stands for its case ("Việc ủy quyền thực hiện…" is no paper)."""
 CASES_IN_FOLD = 4
 """Case names listed in the folded line before "…"."""
 _ENUM_RE = re.compile(r"^\s*\(?(?P<n>\d+|[a-zđ]|[ivx]+)[).]\s", re.IGNORECASE)
@@ -60,6 +89,9 @@ def _short_count(ctx: ActionContext, d: DocumentInfo) -> str:
 def core_line(ctx: ActionContext, d: DocumentInfo) -> str:
     """ "Tờ khai đăng ký khai sinh (khi nộp trực tiếp, bưu chính)", "Giấy chứng sinh"."""
     text = without_own_name(first_phrase(d.name), ctx.procedure.name)
+    if _UNSPECIFIED_RE.match(text):
+        # "Giấy tờ của chủ xe theo quy định": the record names whose papers, not which.
+        text = ctx.say("documents_unspecified", paper=text)
     notes = []
     channels = channel_note(d.condition or d.name)
     if channels:
@@ -75,16 +107,24 @@ def core_line(ctx: ActionContext, d: DocumentInfo) -> str:
 
 def _paper(d: DocumentInfo) -> str:
     """The paper a case row asks for, without the case it opens with."""
+    heading = vague_heading(d.name)
+    if heading is not None and d.condition is None:
+        # "Một số giấy tờ khác: a) Xe cải tạo… thì phải có thêm…": the cases are the paper.
+        return capital(first_phrase(heading[1]))
     _case, paper = split_case(d.name)
     return capital(first_phrase(paper))
 
 
 def case_name(ctx: ActionContext, d: DocumentInfo) -> str:
-    """What the case is called, from the row's own condition."""
+    """What the case is called, from the row's own condition (or, for a row that lists cases
+    under a heading, from the first of them)."""
     condition = d.condition or ""
     if condition.strip().lower() in ("nếu có", "nếu có yêu cầu"):
         return ""
     lead, _paper_text = split_case(d.name)
+    heading = vague_heading(d.name)
+    if not lead and not condition and heading is not None:
+        return case_label(heading[1], ctx.procedure.name)
     return case_label(lead or condition, ctx.procedure.name)
 
 
@@ -149,6 +189,12 @@ def documents(ctx: ActionContext) -> list[Reply]:
     core = in_order(sorted((d for d in papers if d.role is not DocumentRole.CASE), key=lambda d: d.role.rank))
     cases = in_order([d for d in papers if d.role is DocumentRole.CASE])
     core_items = _unique([(Item(core_line(ctx, d), document_line(ctx, d)), d) for d in core])
+    identity = _identity_item(ctx, core)
+    if identity is not None:
+        # Right after the forms: the list may be cut on a small screen, and this line is the
+        # only place the answer says to bring the identity paper.
+        at = sum(1 for _, d in core_items if d.role is DocumentRole.FORM)
+        core_items.insert(at, identity)
     case_items = _unique([(Item(case_line(ctx, d), _case_full(ctx, d)), d) for d in cases])
     sections = []
     if core_items:
@@ -157,6 +203,17 @@ def documents(ctx: ActionContext) -> list[Reply]:
         groups: dict[str, list[str]] = {}
         for d in cases:
             name = case_name(ctx, d) or _paper(d).lower()
+            paper = _paper(d)
+            first_word = paper.split(" ", 1)[0].lower()
+            if (
+                name.endswith("…")
+                and not paper.endswith("…")
+                and len(paper) <= FOLD_PAPER_LIMIT
+                and first_word in PAPER_WORDS
+            ):
+                # A case that takes a long sentence to say ("cơ quan đăng ký hộ tịch không thể
+                # khai thác…") is named by the paper it asks for instead.
+                name = paper[:1].lower() + paper[1:] if not paper[:2].isupper() else paper
             groups.setdefault(" ".join(name.split()[:2]), []).append(name)
         # Cases that open with the same words ("ủy quyền cho cá nhân…", "ủy quyền cho tổ
         # chức…") are named once by the words they share.
@@ -177,6 +234,27 @@ def documents(ctx: ActionContext) -> list[Reply]:
         sections.append(Section(ctx.say(header), tuple(i for i, _ in case_items), numbered=not core_items, folds=folds))
     reply = compose(ctx.say("documents_header"), sections, aspect_buttons(ctx, "forms", "fee", "where"))
     return [reply]
+
+
+IDENTITY_LIMIT = 100
+"""The words asking for an identity paper outside the list are cut at a phrase past this."""
+
+
+def _identity_item(ctx: ActionContext, core: list[DocumentInfo]) -> tuple[Item, DocumentInfo] | None:
+    """The identity paper the steps, conditions or notes ask to show when the list of papers
+    names none ("xuất trình giấy chứng minh nhân dân hoặc thẻ Căn cước công dân…"), in those
+    words and saying where they stand."""
+    if any(d.role is DocumentRole.IDENTITY for d in core):
+        return None
+    p = ctx.procedure
+    found = identity_mention(p.steps, p.requirements or "", [d.name for d in p.documents if d.is_note])
+    if found is None:
+        return None
+    where, words = found
+    where_words = ctx.say(f"documents_identity_where_{where}")
+    short = ctx.say("documents_identity", paper=capital(cut_phrase(words, IDENTITY_LIMIT)), where=where_words)
+    row = DocumentInfo(words, 0, 0, DocumentGroup.PRESENT, None, (), None, words, DocumentRole.IDENTITY)
+    return Item(short, ctx.say("documents_identity", paper=capital(words), where=where_words)), row
 
 
 _DANGLING = {"cho", "của", "do", "tại", "thuộc", "về", "vào", "với", "và", "hoặc", "theo", "đối"}

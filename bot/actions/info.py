@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.actions.base import ActionContext, aspect_buttons
-from bot.actions.wording import first_phrase
+from bot.actions.wording import cut_phrase, first_phrase, strip_enumerator
 from bot.render import compose
 from bot.types import Item, Reply, Section
+from knowledge.parsing import nearest_office
 from knowledge.text import fold
 from knowledge.types import OfficeInfo, Receiver
 
@@ -38,13 +41,16 @@ def where(ctx: ActionContext) -> list[Reply]:
     buttons = aspect_buttons(ctx, "documents", "online", "time")
     lines: list[str] = []
     agency_differs = bool(p.agency) and not any(w in fold(p.agency) for w in _SAME_AS_DESK)
+    nearest = nearest_office(p.agency) if p.agency else None
     if p.receiver is Receiver.HIGHER:
         levels = ", ".join(sorted(p.levels)).lower() or "cấp tỉnh"
-        lines.append(
-            ctx.say("where_higher", agency=p.agency, levels=levels)
-            if p.agency
-            else ctx.say("where_higher_unknown", levels=levels)
-        )
+        if nearest is not None:
+            # Several offices at several levels: the citizen's file goes to the nearest one.
+            lines.append(ctx.say("where_higher_nearest", office=nearest[0], others=", ".join(nearest[1])))
+        elif p.agency:
+            lines.append(ctx.say("where_higher", agency=p.agency, levels=levels))
+        else:
+            lines.append(ctx.say("where_higher_unknown", levels=levels))
         lines.append(ctx.say("where_record_address", address=p.address) if p.address else ctx.say("where_no_address"))
         agency_differs = False
     elif p.receiver is Receiver.POLICE:
@@ -58,6 +64,11 @@ def where(ctx: ActionContext) -> list[Reply]:
         local = u.office(Receiver.LOCAL_AGENCY) if u else None
         if local is not None and p.agency and fold(local.name) in fold(p.agency):
             lines += _office_lines(ctx, local.name, local.address, local.hours, local.hotline)
+        elif nearest is not None:
+            lines.append(ctx.say("where_nearest", office=nearest[0], others=", ".join(nearest[1])))
+            lines.append(
+                ctx.say("where_record_address", address=p.address) if p.address else ctx.say("where_no_address")
+            )
         elif p.agency:
             lines.append(ctx.say("where_office", office=p.agency))
             lines.append(
@@ -82,8 +93,18 @@ def steps(ctx: ActionContext) -> list[Reply]:
     buttons = aspect_buttons(ctx, "documents", "where")
     if not p.steps:
         return [Reply(ctx.say("steps_none"), buttons)]
-    items = tuple(Item(_clip(" ".join(s.split()), STEP_LIMIT), s) for s in p.steps)
+    items = tuple(Item(cut_phrase(_step_text(s), STEP_LIMIT), s) for s in p.steps)
     return [compose(ctx.say("steps_header"), [Section(items=items, numbered=True)], buttons)]
+
+
+_STEP_BULLET_RE = re.compile(r"^(?P<step>Bước\s*\d+\s*[:.]?)?\s*(?:[+\-*•]\s*)+")
+
+
+def _step_text(step: str) -> str:
+    """ "Bước 1: + Công dân đến…" -> "Bước 1: Công dân đến…": without the record's bullets."""
+    text = strip_enumerator(" ".join(step.split())) if not step.lstrip().lower().startswith("bước") else step
+    text = " ".join(text.split())
+    return _STEP_BULLET_RE.sub(lambda m: f"{m.group('step')} " if m.group("step") else "", text, count=1).strip()
 
 
 def _clip(text: str, limit: int) -> str:
@@ -112,7 +133,7 @@ def requirements(ctx: ActionContext) -> list[Reply]:
     sections = []
     if p.requirements:
         parts = [s.strip(" -+") for s in p.requirements.splitlines() if s.strip(" -+")]
-        sections.append(Section(items=tuple(Item(_clip(s, STEP_LIMIT), s) for s in parts)))
+        sections.append(Section(items=tuple(Item(cut_phrase(_step_text(s), STEP_LIMIT), s) for s in parts)))
         title: str | None = ctx.say("requirements_header")
     else:
         title = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from knowledge.parsing import vague_heading
 from knowledge.text import fold
 
 PHRASE_LIMIT = 80
@@ -15,8 +16,11 @@ LABEL_LIMIT = 48
 TITLE_LIMIT = 60
 """A procedure's name in a heading ("Hồ sơ … gồm:"); longer official names are shortened."""
 
+TITLE_SLACK = 12
+"""A name this little longer than TITLE_LIMIT is kept whole rather than cut near its end."""
+
 _ENUMERATOR_RE = re.compile(
-    r"^\s*(?:[-+*•]\s*)*(?:\(?(?:\d+(?:\.\d+)*|[a-zđ](?:\.\d+)*|[ivx]+)[).]\s*)+", re.IGNORECASE
+    r"^[\s;.,:]*(?:[-+*•]\s*)*(?:\(?(?:\d+(?:\.\d+)*|[a-zđ](?:\.\d+)*|[ivx]+)[).]\s*)*", re.IGNORECASE
 )
 # Where a paper's name ends and its explanation begins, earliest first.
 _BREAKS = (
@@ -72,15 +76,39 @@ def capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+_PHRASE_STARTS = (" của ", " trong ", " theo ", " để ", " và ", " hoặc ", " khi ", " tại ", " do ", " về ", " cho ")
+"""Words that open a new phrase: a cut just before one ends on a whole phrase ("Phiếu CC01 được
+tạo lập khi trích xuất thông tin của công dân…", not "…trong Cơ sở dữ…")."""
+
+
 def _cut(text: str, limit: int) -> str:
-    """At a word break at or before `limit`, marked with "…"."""
+    """At a phrase break at or before `limit` (a comma, or before "của", "trong"…), else at a
+    word break, marked with "…"."""
     if len(text) <= limit:
         return text
     cut = text[:limit]
-    comma = cut.rfind(", ")
+    # A comma a little past the limit ends a phrase better than a word break before it.
+    window = text[: int(limit * CUT_SLACK)]
+    comma = max(window.rfind(", "), window.rfind("; "))
+    if comma > limit:
+        cut = window
+    phrase = max(cut.rfind(w) for w in _PHRASE_STARTS)
     space = cut.rfind(" ")
-    at = comma if comma > limit * 0.6 else space
+    at = comma if comma > limit * 0.6 else phrase if phrase > limit * 0.5 else space
+    while at > 0 and cut[:at].split()[-1].lower() in _DANGLING:
+        at = cut.rfind(" ", 0, at)
     return cut[: at if at > 0 else limit].rstrip(" ,;:-") + "…"
+
+
+CUT_SLACK = 1.2
+"""A text at most this much longer than its limit is kept whole: cutting off its last few
+words ("Cơ sở dữ liệu quốc gia về dân cư") saves little and loses the phrase."""
+
+
+def cut_phrase(text: str, limit: int) -> str:
+    """A text cut at a phrase break at or before `limit` (see `_cut`)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit * CUT_SLACK else _cut(text, limit)
 
 
 def first_phrase(name: str, limit: int = PHRASE_LIMIT) -> str:
@@ -88,6 +116,12 @@ def first_phrase(name: str, limit: int = PHRASE_LIMIT) -> str:
     …(sau đây gọi tắt là giấy tờ tùy thân)…" -> "Giấy tờ tùy thân (hộ chiếu, thẻ căn cước công
     dân…)"; "Tờ khai … (Mẫu CT01 ban hành kèm theo…)" -> "Tờ khai … (mẫu CT01)"."""
     text = strip_enumerator(" ".join(name.split())).strip(" -+*•")
+    heading = vague_heading(text)
+    if heading is not None:
+        # "Giấy tờ của xe: Chứng nhận nguồn gốc xe; …": the heading says nothing without its list.
+        head, body = heading
+        body = _FORM_NO_RE.sub(lambda m: f"(mẫu{m.group('so') or ''} {m.group('no').rstrip('.')})", body)
+        return _cut(f"{head}: {body.rstrip(' .;')}", limit + 20)
     named = _NAMED_AS_RE.search(text)
     head = text[: named.start()] if named else ""
     head = re.split(r"\s+hoặc\s+các\s+giấy tờ|\s+hoặc\s+giấy tờ", head, maxsplit=1)[0]
@@ -98,7 +132,10 @@ def first_phrase(name: str, limit: int = PHRASE_LIMIT) -> str:
         return _cut(capital(named.group("short").strip()) + f" ({sample}…)", limit)
     text = _FORM_NO_RE.sub(lambda m: f"(mẫu{m.group('so') or ''} {m.group('no').rstrip('.')})", text)
     end = _first_break(text)
-    return _cut(text[:end].strip(" ,;:."), limit) or _cut(text, limit)
+    phrase = text[:end].strip(" ,;:.")
+    if len(phrase) <= limit * CUT_SLACK:
+        return phrase or _cut(text, limit)
+    return _cut(phrase, limit) or _cut(text, limit)
 
 
 def _first_break(text: str) -> int:
@@ -176,9 +213,22 @@ def case_label(condition: str, procedure: str = "", limit: int = LABEL_LIMIT) ->
             text = text[:at]
     text = _without_procedure(text, procedure)
     text = text.strip(" ,;:.")
+    ref = _LEGAL_REF_RE.search(text)
+    if ref is not None and limit < ref.end() <= REFERENCE_LIMIT:
+        # "công dân thuộc quy định tại điểm a, điểm b khoản 1 Điều 31 Luật Cư trú": a legal
+        # reference is said whole or not at all, never cut before its article or law.
+        limit = ref.end()
     return _cut(text[:1].lower() + text[1:] if not text[:2].isupper() else text, limit)
 
 
+REFERENCE_LIMIT = 90
+"""A case label that ends on a legal reference may run this long to keep the reference whole."""
+_LEGAL_REF_RE = re.compile(
+    r"(?:điểm [a-zđ](?:,\s*(?:điểm\s+)?[a-zđ])*\s+)?(?:khoản \d+(?:,\s*(?:khoản\s+)?\d+)*\s+)?Điều \d+"
+    r"(?:\s+(?:của\s+)?(?:Luật|Bộ luật|Nghị định|Thông tư|Nghị quyết)"
+    r"(?:\s+(?:số\s+)?[\w/.-]+)?(?:\s+[A-ZĐ\w][\wÀ-ỹ]*){0,3})?",
+    re.IGNORECASE,
+)
 _DANGLING = ("thuộc", "tại", "theo", "của", "cho", "về", "do", "với", "và", "hoặc")
 _REFERENCE_WORDS = ("điểm", "khoản", "điều", "mục")
 
@@ -238,11 +288,17 @@ def title_name(name: str, limit: int = TITLE_LIMIT) -> str:
     """A procedure's name short enough for a heading: the official name when it is short, else
     its part before "do…", ";" or "cho…" ("chứng thực bản sao từ bản chính giấy tờ, văn bản
     do cơ quan… cấp hoặc chứng nhận" -> "chứng thực bản sao từ bản chính giấy tờ, văn bản")."""
-    text = short_procedure(name)
-    if len(text) <= limit:
+    text = short_procedure(name).rstrip(" .;")
+    if len(text) <= limit + TITLE_SLACK:
         return text
-    for mark in (";", " do ", " đối với ", " cho ", " tại ", " của ", ", "):
+    # Where the name of what is done ends and how, by whom or for whom begins, most telling
+    # first: a bracket ("(áp dụng cho cả…)"), the manner ("bằng dịch vụ công…", "thực hiện
+    # tại…"), then the parties; never inside a bracket.
+    for mark in (" (", ";", " thực hiện ", " bằng ", " do ", " đối với ", " cho ", " tại ", " của ", ", "):
         at = text.find(mark, 20)
-        if 0 < at <= limit:
+        if 0 < at <= limit and text[:at].count("(") == text[:at].count(")"):
             return text[:at].strip(" ,;")
-    return _cut(text, limit)
+    cut = _cut(text, limit)
+    if cut.count("(") > cut.count(")"):
+        cut = cut[: cut.rfind("(")].rstrip(" ,;") + "…"
+    return cut

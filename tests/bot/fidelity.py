@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 
+from knowledge.fees import reduced_amount
 from knowledge.text import fold
 from knowledge.types import Channel, ProcedureInfo
 
@@ -14,7 +15,10 @@ _MULT = {"triệu": 1_000_000, "nghìn": 1_000, "ngàn": 1_000}
 _CHANNEL_WORDS = {"trực tiếp": Channel.IN_PERSON, "trực tuyến": Channel.ONLINE, "bưu chính": Channel.POST}
 _MONEY_RE = re.compile(r"(?<![\d/])(\d{1,3}(?:[.,]\d{3})+|\d+)\s*(triệu\s*)?(đồng|Đồng|VNĐ|VND|USD|đ\b)", re.IGNORECASE)
 # Words the templates add around a paper's own words.
-_ADDED = re.compile(r"\((?:nộp [^()]*|xuất trình|\d+ bản (?:chính|sao)[^()]*)\)|— xuất trình|…|\.\s*$")
+_ADDED = re.compile(
+    r"\((?:nộp [^()]*|xuất trình|\d+ bản (?:chính|sao)[^()]*|ghi ở [^()]*|dữ liệu quốc gia không ghi cụ thể[^()]*)\)"
+    r"|— xuất trình|…|\.\s*$"
+)
 
 
 def numbers(text: str) -> set[int]:
@@ -38,12 +42,27 @@ def money(text: str) -> set[int]:
 
 
 def record_numbers(p: ProcedureInfo) -> set[int]:
-    """Every number the record's fee, time and description cells state."""
+    """Every number the record's fee, time and description cells and its steps state (a time
+    the cell leaves empty is answered from the steps' words), and the amounts a rate makes."""
     found: set[int] = set()
     for c in p.channels:
         found |= numbers(f"{c.fee_text} {c.description} {c.time_text}")
         if c.time_value is not None:
             found.add(int(c.time_value))
+    for step in p.steps:
+        found |= numbers(step)
+    return found | reduced_money(p)
+
+
+def reduced_money(p: ProcedureInfo) -> set[int]:
+    """What a rate clause makes of an amount the same cell states ("bằng 50% mức thu" of
+    70.000 đồng): derived from the record, not added to it."""
+    found: set[int] = set()
+    for c in p.channels:
+        bases = [a.value for a in ([c.fee.cell_amount] if c.fee.cell_amount else [])]
+        bases += [a.value for clause in c.fee.clauses for a in clause.amounts]
+        for clause in c.fee.clauses:
+            found |= {v for b in bases if (v := reduced_amount(b, clause)) is not None}
     return found
 
 
