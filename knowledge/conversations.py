@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from knowledge.db import Database
 from knowledge.errors import DatabaseError
-from knowledge.models import Conversation, Feedback, InboxItem, Message
+from knowledge.models import Conversation, Feedback, InboxItem, Message, Meta
 from knowledge.types import InboxReason, Outcome
 
 _CONV = cast(Table, Conversation.__table__)
@@ -31,6 +32,9 @@ _TOUCH_UNIT = _TOUCH.values(
 _ASK = insert(_MSG).returning(_MSG.c.id)
 _ANSWER = insert(_MSG)
 _FLAG = insert(_INBOX)
+
+SENDER_KEY = "sender_key"
+"""The meta row holding the key sender pseudonyms are made with, when no secret is configured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,21 @@ class ConversationStore:
     def __init__(self, db: Database, ttl: timedelta = timedelta(minutes=30)) -> None:
         self.db = db
         self.ttl = ttl
+
+    def sender_key(self) -> str:
+        """The key sender pseudonyms are made with: one kept in the database, made on first use,
+        so every worker (and every restart) gives a sender the same pseudonym."""
+        for _attempt in range(2):
+            with self.db.sessions() as s:
+                value = s.scalar(select(Meta.value).where(Meta.key == SENDER_KEY))
+            if value:
+                return value
+            try:
+                with self.db.writing(), self.db.session() as s:
+                    s.add(Meta(key=SENDER_KEY, value=secrets.token_urlsafe(32)))
+            except IntegrityError:
+                continue  # another worker made it first: read theirs
+        raise DatabaseError("Không đọc được khóa ẩn danh người gửi.")
 
     def recall(self, channel: str, sender: str) -> Memory:
         with self.db.engine.connect() as conn:
@@ -141,9 +160,7 @@ class ConversationStore:
                             ],
                         )
                     if turn.inbox_reason:
-                        conn.execute(
-                            _FLAG, {"message_id": question_id, "reason": turn.inbox_reason, "created_at": now}
-                        )
+                        conn.execute(_FLAG, {"message_id": question_id, "reason": turn.inbox_reason, "created_at": now})
                     return int(question_id)
             except IntegrityError as exc:
                 # Two workers opened the same new conversation at once: the other one won,
