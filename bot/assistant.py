@@ -22,7 +22,7 @@ from bot.dialogue.policy import CONVERSATION_INTENTS, NO_PHRASES, RecordPhrases
 from bot.dialogue.vocabulary import DialogueVocabulary, load_vocabulary
 from bot.nlu.engine import NluEngine
 from bot.nlu.types import ASPECT_INTENTS, INTENTS, OUT_OF_SCOPE, Candidate, NluResult
-from bot.privacy import has_personal_number, mask, pseudonym
+from bot.privacy import has_personal_number, mask, mask_reply, pseudonym
 from bot.responses import Responses
 from bot.responses import load as load_responses
 from bot.runtime import catalog_entries
@@ -215,7 +215,7 @@ class Assistant:
                 unit=unit.code if unit else None,
                 question=mask(text),
                 ref=ref,
-                replies=[mask(r.text) for r in replies],
+                replies=[mask_reply(r.text) for r in replies],
                 state=exchange.state.to_json(),
                 intent=turn.intent,
                 confidence=exchange.confidence,
