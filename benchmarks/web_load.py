@@ -111,8 +111,16 @@ class Connection:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.used = 0.0
+
+    KEEP_ALIVE = 4.0
+    """uvicorn closes a kept-alive connection idle for 5 s: a slower conversation reconnects."""
 
     async def post(self, path: str, payload: dict) -> tuple[int, bytes]:
+        if self.writer is not None and time.monotonic() - self.used > self.KEEP_ALIVE:
+            await self.close()
+            self.writer = None
+        self.used = time.monotonic()
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -124,6 +132,8 @@ class Connection:
         self.writer.write(head + body)
         await self.writer.drain()
         status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionResetError("the server closed the connection")
         length = 0
         while True:
             line = await self.reader.readline()
@@ -180,7 +190,7 @@ async def conversation(host: str, port: int, n: int, stop: float, texts: list[st
                 run.errors.append(str(status))
             else:
                 run.accepted += 1
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
             run.errors.append(type(exc).__name__)
             await conn.close()
             conn = Connection(host, port)
