@@ -20,6 +20,7 @@ worker outlives the supervisor, even one killed with SIGKILL.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import logging
 import os
@@ -162,10 +163,13 @@ def _fork(app: Any, sock: socket.socket) -> int:
     template = os.getpid()
     pid = os.fork()
     if pid == 0:
+        # Whatever happens, a worker exits here: it must never return into the template's loop.
         code = 0
         try:
             _worker(app, sock, template)
-        except BaseException:  # noqa: BLE001 - a worker must never return into the template's loop
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
             log.exception("worker %d failed", os.getpid())
             code = 1
         finally:
@@ -179,7 +183,7 @@ def run_template(fd: int, workers: int, parent: int) -> int:
     sock = socket.socket(fileno=fd)
     try:
         app = _build_app()
-    except Exception as exc:  # noqa: BLE001 - reported once; the supervisor does not retry it
+    except Exception as exc:  # reported once; the supervisor does not retry it
         from knowledge.errors import MotcuaError
 
         if isinstance(exc, MotcuaError):
@@ -233,17 +237,13 @@ def _stop_workers(workers: dict[int, float]) -> None:
         time.sleep(0.05)
     for pid in alive:
         _signal(pid, signal.SIGKILL)
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
 
 
 def _signal(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:
