@@ -8,6 +8,8 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,8 +31,10 @@ from bot.runtime import catalog_entries
 from bot.settings import Settings
 from bot.types import Button, IncomingMessage, Reply, Turn
 from knowledge.conversations import ConversationStore, TurnRecord
-from knowledge.db import Database
+from knowledge.db import OUTAGE, Database
+from knowledge.errors import StorageUnavailable
 from knowledge.repository import Repository
+from knowledge.retry import RetryQueue
 from knowledge.text import fold
 from knowledge.types import FaqInfo, InboxReason, Outcome, ProcedureInfo, UnitInfo
 
@@ -53,6 +57,10 @@ MAX_CLAUSES = 6
 MAX_EXTRA_ASPECTS = 2
 """The question after a courtesy must be classified this surely to be answered instead."""
 POPULAR = 4
+MAINTAIN_SECONDS = 0.5
+"""How often a long-running process looks at its database file and writes kept messages."""
+FLUSH_PER_MESSAGE = 20
+"""Kept messages a new message writes before its own (the background thread writes the rest)."""
 
 
 @dataclass
@@ -80,6 +88,8 @@ class Assistant:
         self.db = db
         self.repo = Repository(db)
         self.store = ConversationStore(db, timedelta(minutes=settings.session_ttl_minutes))
+        self.pending = RetryQueue(self.store, settings.retry_queue_limit)
+        """Turns answered while the database could not be written, waiting to be stored."""
         self.responses = responses or load_responses()
         self.vocabulary: DialogueVocabulary = load_vocabulary()
         self._lock = threading.Lock()
@@ -113,7 +123,14 @@ class Assistant:
             with self._lock:
                 if now - self._checked >= REFRESH_SECONDS:
                     self._checked = now
-                    revision = self.repo.revision()
+                    try:
+                        revision = self.repo.revision()
+                    except OUTAGE as exc:
+                        # Keep answering from the knowledge in memory while the database is away.
+                        log.warning(
+                            "knowledge revision unreadable, keeping revision %s: %s", self._snapshot.revision, exc
+                        )
+                        return self._snapshot
                     if revision != self._snapshot.revision:
                         log.info("knowledge revision %s -> %s: reloading", self._snapshot.revision, revision)
                         self._snapshot = self._build(revision)
@@ -128,6 +145,8 @@ class Assistant:
         load the word segmenter and the classifier's analyzers, read the most asked procedures
         (by staff popularity) into memory, then keep the garbage collector from walking all of
         that again (a full collection over it takes over 100 ms, a stall every citizen feels)."""
+        if self._sender_key is None:  # read once, before a web server forks its workers
+            self._sender_key = self.store.sender_key()
         snap = self.snapshot()
         snap.engine.parse_many(["làm giấy khai sinh cần gì", "le phi dang ky ket hon bao nhieu"])
         for code, _title in snap.most_asked[:procedures]:
@@ -185,7 +204,12 @@ class Assistant:
         if not has_personal_number(sender):
             return sender
         if self._sender_key is None:
-            self._sender_key = self.store.sender_key()
+            try:
+                self._sender_key = self.store.sender_key()
+            except Exception:
+                # The database is away and the key was never read: never store the number itself.
+                log.warning("no key for sender pseudonyms yet; the sender id is masked instead")
+                return mask(sender)
         return pseudonym(sender, self._sender_key)
 
     def handle(self, msg: IncomingMessage) -> list[Reply]:
@@ -195,9 +219,25 @@ class Assistant:
         text = (msg.text if isinstance(msg.text, str) else "")[:MAX_TEXT]
         unit = self.unit(msg.unit)
         sender = self.stored_sender(msg.sender)
-        memory = self.store.recall(msg.channel, sender)
-        state = DialogueState.from_json(memory.state)
         ref = secrets.token_hex(6)
+        arrived = datetime.now(UTC)
+        self.pending.flush(FLUSH_PER_MESSAGE)
+        try:
+            memory = self.store.recall(msg.channel, sender)
+        except StorageUnavailable as exc:
+            kept = TurnRecord(
+                channel=msg.channel,
+                sender=sender,
+                unit=unit.code if unit else None,
+                question=mask(text),
+                ref=ref,
+                replies=[],
+                state=None,
+                outcome=Outcome.ERROR,
+                at=arrived,
+            )
+            return self._keep(kept, unit, exc)
+        state = DialogueState.from_json(memory.state)
         try:
             exchange = self.converse(text, state, unit, channel=msg.channel, sender=sender, ref=ref)
         except Exception:
@@ -207,24 +247,73 @@ class Assistant:
             exchange = Exchange(error, state, None, None)
         turn = exchange.turn
         replies = turn.replies
-        message_id = self.store.record(
-            memory,
-            TurnRecord(
-                channel=msg.channel,
-                sender=sender,
-                unit=unit.code if unit else None,
-                question=mask(text),
-                ref=ref,
-                replies=[mask_reply(r.text) for r in replies],
-                state=exchange.state.to_json(),
-                intent=turn.intent,
-                confidence=exchange.confidence,
-                procedure=turn.procedure,
-                outcome=turn.outcome,
-                inbox_reason=exchange.inbox,
-            ),
+        record = TurnRecord(
+            channel=msg.channel,
+            sender=sender,
+            unit=unit.code if unit else None,
+            question=mask(text),
+            ref=ref,
+            replies=[mask_reply(r.text) for r in replies],
+            state=exchange.state.to_json(),
+            intent=turn.intent,
+            confidence=exchange.confidence,
+            procedure=turn.procedure,
+            outcome=turn.outcome,
+            inbox_reason=exchange.inbox,
+            at=arrived,
         )
+        try:
+            message_id = self.store.record(memory, record)
+        except StorageUnavailable as exc:
+            # The citizen gets the apology, not an answer whose state and rating buttons were
+            # never stored; what the NLU found is kept with the question for the staff pages.
+            return self._keep(replace(record, state=None, outcome=Outcome.ERROR), unit, exc, turn)
         return replace(turn, replies=replies, message_id=message_id)
+
+    def _keep(
+        self, record: TurnRecord, unit: UnitInfo | None, exc: StorageUnavailable, turn: Turn | None = None
+    ) -> Turn:
+        """The database could not be used: keep the turn in memory for a later write and
+        apologise. Raises `RetryQueueFull` when the queue is full (the client is told 503)."""
+        apology = Reply(_say(self, unit, "error"))
+        self.pending.add(replace(record, replies=[mask(apology.text)]), str(exc))
+        intent = turn.intent if turn else OUT_OF_SCOPE
+        return Turn(intent, None, (apology,), outcome=Outcome.ERROR)
+
+    def maintain(self) -> None:
+        """For a long-running process, every `MAINTAIN_SECONDS`: close connections to a SQLite
+        file that was deleted or replaced, write the messages kept while the database was away."""
+        self.db.ensure_current()
+        self.pending.flush()
+
+    @contextmanager
+    def maintained(self, interval: float = MAINTAIN_SECONDS) -> Iterator[None]:
+        """Run `maintain` in a background thread while the block runs."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.maintain()
+                except Exception:
+                    log.exception("database upkeep failed")
+
+        thread = threading.Thread(target=loop, name="db-upkeep", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+            self.pending.flush()  # a last try before the process ends
+            for kept in self.pending.drain():
+                log.error(
+                    "stopping before this %s message from %s at %s could be stored: %r",
+                    kept.channel,
+                    kept.sender,
+                    kept.at,
+                    kept.question,
+                )
 
     def converse(
         self,
@@ -499,10 +588,11 @@ def _title(c: Candidate) -> str:
     return _short_title(c.name)
 
 
-def build_assistant(settings: Settings, announce: Any = None) -> Assistant:
-    """The assistant over the configured database, training the NLU model if none is saved."""
+def build_assistant(settings: Settings, announce: Any = None, *, build_missing: bool = True) -> Assistant:
+    """The assistant over the configured database, training the NLU model if none is saved
+    (`build_missing`: see `open_repository`)."""
     from bot.runtime import load_engine, open_repository
 
-    db, repo = open_repository(settings, announce=announce)
+    db, repo = open_repository(settings, announce=announce, build_missing=build_missing)
     engine = load_engine(settings, repo, announce=announce)
     return Assistant(settings, db, engine)

@@ -10,6 +10,9 @@ from typing import Any
 
 MAX_PAYLOAD = 1000
 """Our own payloads are a few dozen characters; anything longer is not one of ours."""
+MAX_BRACKETS = 8
+"""Our entities are one flat object of strings; more brackets than this is not one of ours, and
+is refused before the JSON reader could recurse into it."""
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]{2,40})(?P<entities>\{.*\})?\s*$", re.DOTALL)
 _LOOKS_LIKE = re.compile(r"^/[a-z_]{2,40}(?:\{|\s*$)")
 
@@ -45,8 +48,11 @@ def read(text: str) -> Payload | None:
         return MALFORMED
     entities: dict[str, Any] = {}
     if m.group("entities"):
+        raw = m.group("entities")
+        if raw.count("{") + raw.count("[") > MAX_BRACKETS:
+            return MALFORMED
         try:
-            loaded = json.loads(m.group("entities"))
+            loaded = json.loads(raw)
         except (json.JSONDecodeError, RecursionError):
             return MALFORMED
         if not isinstance(loaded, dict):

@@ -57,14 +57,23 @@ def load_engine(settings: Settings, repo: Repository, announce: Callable[[str], 
     return engine
 
 
-def open_repository(settings: Settings, announce: Callable[[str], None] | None = None) -> tuple[Database, Repository]:
+def open_repository(
+    settings: Settings, announce: Callable[[str], None] | None = None, *, build_missing: bool = True
+) -> tuple[Database, Repository]:
     """The configured knowledge base. A SQLite file that does not exist yet is built from the
     shipped data first (saying so through `announce`), so `parse` and `converse` work on a fresh
-    checkout; an existing but empty database, or PostgreSQL, needs `motcua kb init`."""
+    checkout; an existing but empty database, or PostgreSQL, needs `motcua kb init`.
+    `build_missing=False` (a web worker, started after `serve` checked the file) refuses instead:
+    a worker restarted while the file is deleted must not put a fresh one in its place, where the
+    copy the operator restores would then replace whatever was written to it."""
     db = Database(settings.database_url)
     path = db.file_path()
     if path is not None and not path.exists():
         db.dispose()
+        if not build_missing:
+            raise DatabaseError(
+                f"Không tìm thấy tệp cơ sở dữ liệu {path}. Hãy khôi phục tệp (hoặc chạy: motcua kb init)."
+            )
         build_shipped_sqlite(path, announce)
         db = Database(settings.database_url)
     db.require_initialised()

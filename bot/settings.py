@@ -36,6 +36,7 @@ class Settings:
     telegram_token: str | None = field(default=None, repr=False)
     telegram_secret: str | None = field(default=None, repr=False)
     telegram_bot_name: str | None = None
+    telegram_api_base: str = "https://api.telegram.org/bot"
     zalo_app_id: str | None = None
     zalo_secret_key: str | None = field(default=None, repr=False)
     zalo_access_token: str | None = field(default=None, repr=False)
@@ -46,6 +47,8 @@ class Settings:
     """Threads per web worker that answer messages; 0 answers on the worker's event loop."""
     timezone: str = "Asia/Ho_Chi_Minh"
     """The unit's time zone: times and days on the staff pages are counted in it."""
+    retry_queue_limit: int = 1000
+    """Messages a worker keeps in memory while the database cannot be written."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -65,6 +68,7 @@ class Settings:
             telegram_token=env.get("MOTCUA_TELEGRAM_TOKEN") or None,
             telegram_secret=env.get("MOTCUA_TELEGRAM_SECRET") or None,
             telegram_bot_name=env.get("MOTCUA_TELEGRAM_BOT_NAME") or None,
+            telegram_api_base=env.get("MOTCUA_TELEGRAM_API_BASE", "https://api.telegram.org/bot").rstrip("/"),
             zalo_app_id=env.get("MOTCUA_ZALO_APP_ID") or None,
             zalo_secret_key=env.get("MOTCUA_ZALO_SECRET_KEY") or None,
             zalo_access_token=env.get("MOTCUA_ZALO_ACCESS_TOKEN") or None,
@@ -72,6 +76,7 @@ class Settings:
             zalo_max_age_seconds=_int(env, "MOTCUA_ZALO_MAX_AGE_SECONDS", 300),
             secure_cookies=public_url.startswith("https://"),
             answer_threads=max(0, _int(env, "MOTCUA_ANSWER_THREADS", 0)),
+            retry_queue_limit=max(1, _int(env, "MOTCUA_RETRY_QUEUE", 1000)),
             timezone=_timezone(env.get("MOTCUA_TIMEZONE", "").strip() or "Asia/Ho_Chi_Minh"),
         )
 

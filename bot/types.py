@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from knowledge.text import storable
 from knowledge.types import Outcome
 
 
@@ -19,6 +20,15 @@ class IncomingMessage:
     """What the citizen typed, or a button's payload ("/ask_fee{...}")."""
     unit: str | None = None
     """Code of the ward/commune whose widget or account received it; None for the default."""
+
+    def __post_init__(self) -> None:
+        # Whatever a platform let through, what is kept is storable: no NUL, no lone surrogate.
+        for name in ("channel", "sender", "text", "unit"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                clean = storable(value)
+                if clean != value:
+                    object.__setattr__(self, name, clean)
 
 
 @dataclass(frozen=True, slots=True)

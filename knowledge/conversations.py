@@ -10,8 +10,8 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from knowledge.db import Database
-from knowledge.errors import DatabaseError
+from knowledge.db import OUTAGE, Database
+from knowledge.errors import DatabaseError, StorageUnavailable
 from knowledge.models import Conversation, Feedback, InboxItem, Message, Meta
 from knowledge.types import InboxReason, Outcome
 
@@ -59,12 +59,17 @@ class TurnRecord:
     ref: str
     """Reference carried by the answer's rating buttons."""
     replies: list[str]
-    state: dict[str, Any]
+    state: dict[str, Any] | None
+    """The conversation's state after the turn; None leaves the stored state as it is (a turn
+    answered with an apology because the database could not be used)."""
     intent: str | None = None
     confidence: float | None = None
     procedure: str | None = None
     outcome: Outcome = Outcome.ANSWERED
     inbox_reason: InboxReason | None = None
+    at: datetime | None = None
+    """When the message arrived, if it is written later than that (kept while the database was
+    down); otherwise the time of writing."""
 
 
 def _aware(value: datetime) -> datetime:
@@ -96,8 +101,11 @@ class ConversationStore:
         raise DatabaseError("Không đọc được khóa ẩn danh người gửi.")
 
     def recall(self, channel: str, sender: str) -> Memory:
-        with self.db.engine.connect() as conn:
-            row = conn.execute(_FIND, {"b_channel": channel, "b_sender": sender}).first()
+        try:
+            with self.db.engine.connect() as conn:
+                row = conn.execute(_FIND, {"b_channel": channel, "b_sender": sender}).first()
+        except OUTAGE as exc:
+            raise self._unavailable(exc) from exc
         if row is None:
             return Memory(None, {})
         fresh = datetime.now(UTC) - _aware(row.updated_at) <= self.ttl
@@ -105,8 +113,20 @@ class ConversationStore:
 
     def record(self, memory: Memory, turn: TurnRecord) -> int:
         """Store the question, the answers, the new state and any inbox item. Returns the
-        question's message id."""
-        now = datetime.now(UTC)
+        question's message id. Raises `StorageUnavailable` when the database cannot be used:
+        nothing of the turn was written then."""
+        try:
+            return self._record(memory, turn)
+        except OUTAGE as exc:
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: Exception) -> StorageUnavailable:
+        self.db.ensure_current()  # a replaced SQLite file: close the old one's connections now
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return StorageUnavailable(f"Cơ sở dữ liệu tạm thời không dùng được: {reason}")
+
+    def _record(self, memory: Memory, turn: TurnRecord) -> int:
+        now = turn.at or datetime.now(UTC)
         for attempt in range(2):
             try:
                 with self.db.writing(), self.db.engine.begin() as conn:
@@ -120,12 +140,12 @@ class ConversationStore:
                                 "channel": turn.channel,
                                 "sender": turn.sender,
                                 "unit_code": turn.unit,
-                                "state": turn.state,
+                                "state": turn.state or {},
                                 "created_at": now,
                                 "updated_at": now,
                             },
                         ).scalar_one()
-                    else:
+                    elif turn.state is not None:
                         values: dict[str, Any] = {"b_id": conv_id, "state": turn.state, "updated_at": now}
                         if turn.unit:
                             values["unit_code"] = turn.unit

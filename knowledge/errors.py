@@ -39,3 +39,12 @@ class ConflictError(MotcuaError):
 
 class DatabaseError(MotcuaError):
     """The database cannot be reached or is not initialised."""
+
+
+class StorageUnavailable(DatabaseError):
+    """The database cannot be used right now (server down, file gone or read-only): what was
+    being written can be written again when it is back."""
+
+
+class RetryQueueFull(StorageUnavailable):
+    """...and the messages kept in memory for that fill the queue: this one is not accepted."""

@@ -332,6 +332,22 @@ class LoginAttempt(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class WebhookEvent(Base):
+    """A platform's event already taken in: a redelivery with the same id is acknowledged and
+    neither stored nor answered again. Rows older than a few days are swept."""
+
+    __tablename__ = "webhook_event"
+
+    source: Mapped[str] = mapped_column(String(80), primary_key=True)
+    """Whose ids these are: "telegram:<bot id>", "zalo:<app id>" (ids are unique per source)."""
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    """Telegram's update_id, Zalo's message.msg_id."""
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    """Set once the question is stored; a claim left without it by a worker that died is taken
+    over by the platform's redelivery."""
+
+
 class Meta(Base):
     """Key/value facts about the database, e.g. the knowledge revision every worker watches."""
 

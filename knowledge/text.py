@@ -6,6 +6,16 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """The text as a database keeps it: without NUL characters (PostgreSQL refuses them in text,
+    SQLite keeps them and cuts the text short in many tools) and with lone UTF-16 surrogates,
+    which a JSON body can carry as escapes but no UTF-8 can encode, shown as U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def nfc(text: str) -> str:

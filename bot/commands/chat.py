@@ -41,24 +41,25 @@ def chat(settings: Settings, unit: str | None) -> None:
     sender = f"cli-{uuid.uuid4().hex[:8]}"
     u = assistant.unit(unit)
     click.echo(f"Trợ lý Một cửa — {u.name if u else 'chưa có đơn vị'}. Gõ câu hỏi; Enter trống hoặc Ctrl+D để thoát.")
-    choices: list[str] = []
-    while True:
-        try:
-            text = click.prompt("Bạn", default="", show_default=False, prompt_suffix="> ")
-        except (EOFError, click.Abort):
-            break
-        if not text.strip():
-            break
-        if text.strip().isdigit() and 0 < int(text.strip()) <= len(choices):
-            text = choices[int(text.strip()) - 1]
-        turn = assistant.respond(IncomingMessage(channel="cli", sender=sender, text=text, unit=unit))
-        choices = []
-        for reply in turn.replies:
-            click.echo(f"\nTrợ lý: {reply.text}")
-            for b in reply.buttons:
-                choices.append(b.payload)
-                click.echo(f"  [{len(choices)}] {b.title}")
-        click.echo("")
+    with assistant.maintained():  # messages kept while the database was away are written
+        choices: list[str] = []
+        while True:
+            try:
+                text = click.prompt("Bạn", default="", show_default=False, prompt_suffix="> ")
+            except (EOFError, click.Abort):
+                break
+            if not text.strip():
+                break
+            if text.strip().isdigit() and 0 < int(text.strip()) <= len(choices):
+                text = choices[int(text.strip()) - 1]
+            turn = assistant.respond(IncomingMessage(channel="cli", sender=sender, text=text, unit=unit))
+            choices = []
+            for reply in turn.replies:
+                click.echo(f"\nTrợ lý: {reply.text}")
+                for b in reply.buttons:
+                    choices.append(b.payload)
+                    click.echo(f"  [{len(choices)}] {b.title}")
+            click.echo("")
     click.echo("Tạm biệt!")
 
 
@@ -70,21 +71,22 @@ def converse(settings: Settings, unit: str | None) -> None:
     assistant = build_assistant(settings, announce=_stderr)
     run = uuid.uuid4().hex[:8]  # conversations of one run never meet earlier runs' state
     stdin: Any = click.get_text_stream("stdin", errors="replace")  # type: ignore[operator]
-    for n, raw in enumerate(stdin, start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            _emit({"error": f"dòng {n}: JSON không hợp lệ ({exc.msg})"})
-            continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            _emit({"error": f'dòng {n}: cần {{"conversation": ..., "text": ...}}'})
-            continue
-        conversation = str(obj.get("conversation") or "default")
-        msg = IncomingMessage(channel="converse", sender=f"{run}:{conversation}", text=obj["text"], unit=unit)
-        _emit(turn_json(conversation, obj["text"], assistant.respond(msg)))
+    with assistant.maintained():
+        for n, raw in enumerate(stdin, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                _emit({"error": f"dòng {n}: JSON không hợp lệ ({exc.msg})"})
+                continue
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                _emit({"error": f'dòng {n}: cần {{"conversation": ..., "text": ...}}'})
+                continue
+            conversation = str(obj.get("conversation") or "default")
+            msg = IncomingMessage(channel="converse", sender=f"{run}:{conversation}", text=obj["text"], unit=unit)
+            _emit(turn_json(conversation, obj["text"], assistant.respond(msg)))
 
 
 def _emit(obj: dict[str, Any]) -> None:

@@ -43,6 +43,11 @@ AGE_CONFLICT = 0.3
 ACTION_CONFLICT = 0.15
 """A name whose action ("cấp mới") the question does not ask for while asking another
 ("cấp lại") scores this much less."""
+ACTION_UNSAID = 0.05
+"""A name that does something to an existing paper ("Gia hạn …") scores this much less for a
+question that asks for no action."""
+PLAIN_ACTIONS = ("new",)
+"""Actions that a question asking for none means: a first issue."""
 ACTION_WORDS = 4
 """A name's action is read from its first words only ("Cấp lại …", not "… để cấp lại …")."""
 UNKNOWN_WEIGHT = 0.7
@@ -212,7 +217,9 @@ def actions_in(key: str, actions: dict[str, tuple[str, ...]]) -> set[str]:
         start = padded.find(f" {phrase} ")
         while start != -1:
             end = start + len(phrase) + 1
-            if not any(a <= start < b or a < end <= b for a, b in spans):
+            # the same words may stand for two actions ("đổi": cấp đổi, thay đổi); a longer
+            # phrase around them hides both
+            if not any((a <= start < b or a < end <= b) and (a, b) != (start, end) for a, b in spans):
                 found.add(action)
                 spans.append((start, end))
             start = padded.find(f" {phrase} ", start + 1)
@@ -508,6 +515,11 @@ class ProcedureMatcher:
         self.action_bits = np.array(
             [sum(1 << self.action_bit[a] for a in actions_in(start, self.actions)) for start in starts], dtype=np.int64
         )
+        # names that open with an action on an existing paper ("Gia hạn …", "Cấp lại …"; not
+        # "Cấp, bổ sung, gia hạn …" that also issues a first one)
+        self.marked = np.array(
+            [float(bool(actions_in(" ".join(s.split()[:2]), self.actions) - set(PLAIN_ACTIONS))) for s in starts]
+        )
         self.ages = age_conditions(owner_keys)
         # the ages each procedure is for, from its name's condition (everyone when it has none)
         self.age_range = np.array([[0, 200]] * len(entries), dtype=np.int32).reshape(-1, 2)
@@ -636,12 +648,23 @@ class ProcedureMatcher:
                 continue
             fixed = self._fixes.get(w)
             if fixed is None:
-                found = process.extractOne(w, self.syllables, scorer=OSA.distance, score_cutoff=1)
-                fixed = found[0] if found else w
+                fixed = self._nearest(w)
                 if len(self._fixes) < 50_000:  # bounded: typos repeat, but input is unbounded
                     self._fixes[w] = fixed
             out.append(fixed)
         return out
+
+    def _nearest(self, word: str) -> str:
+        """The known syllable one edit from `word`: two letters swapped first (the commonest slip
+        on a phone keyboard: "hno" -> "hon"), else the commonest syllable of the catalog among
+        those one edit away (a noisy-channel prior), `word` itself when none is."""
+        found = process.extract(word, self.syllables, scorer=OSA.distance, score_cutoff=1, limit=None)
+        if not found:
+            return word
+        letters = sorted(word)
+        swapped = [s for s, _d, _i in found if len(s) == len(word) and sorted(s) == letters]
+        pool = swapped or [s for s, _d, _i in found]
+        return min(pool, key=lambda s: (self.weights[self.vocab[s]], s))
 
     def _overlap(self, feats: list[int]) -> np.ndarray:
         """For every variant, the weight of its features among `feats` (a sparse product, summed
@@ -801,6 +824,10 @@ class ProcedureMatcher:
             names = self.action_bits[self.variant_owner[hit]]
             action_conflict = ((names != 0) & ((names & asked_bits) == 0)).astype(float)
             score = score - ACTION_CONFLICT * action_conflict
+        else:
+            # a question that asks for no action means the plain procedure: a name or alias that
+            # does something to an existing paper ("Gia hạn …", "Thu hồi …") scores a little less
+            score = score - ACTION_UNSAID * self.marked[self.variant_owner[hit]]
         conflict = np.zeros(len(hit))
         if ages:
             ranges = self.age_range[self.variant_owner[hit]]

@@ -4,20 +4,22 @@ No dialogue logic here: the assistant decides what to say."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
-import json
 import logging
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     filters,
 )
@@ -28,6 +30,10 @@ from bot.assistant import Assistant
 from bot.render import button_title, item_lines
 from bot.settings import Settings
 from bot.types import IncomingMessage, Reply
+from channels.delivery import Outbox, Refused, RetryPolicy, Send, Transient
+from channels.web.limits import read_json
+from knowledge.errors import DatabaseError
+from knowledge.events import SeenEvents
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +86,81 @@ def render(reply: Reply) -> dict[str, Any]:
     return {"text": html_text(reply), "parse_mode": "HTML", "reply_markup": keyboard(reply)}
 
 
+class _Bot(ExtBot[None]):
+    """The library's bot, able to start while the Bot API is unreachable. Starting asks the API
+    who the bot is (getMe); without an answer, a worker could not take in a single update. The
+    stand-in (id from the token, configured user name) serves until the next start; commands
+    addressed as /start@name only match when MOTCUA_TELEGRAM_BOT_NAME is set."""
+
+    def __init__(self, *args: Any, bot_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._name = bot_name
+
+    async def get_me(self, *args: Any, **kwargs: Any) -> User:
+        try:
+            return await super().get_me(*args, **kwargs)
+        except (NetworkError, RetryAfter) as exc:
+            if isinstance(exc, BadRequest):
+                raise
+            log.warning("Telegram Bot API unreachable at start (%s); going on without getMe", exc)
+            prefix = self.token.split(":", 1)[0]
+            bot_id = int(prefix) if prefix.isdigit() else 0
+            stand_in = User(bot_id, self._name or "bot", True, username=self._name or "")
+            self._bot_user = stand_in  # what getMe would have cached
+            return stand_in
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
+
+
+def _call(method: Any, *args: Any, **kwargs: Any) -> Send:
+    """One Bot API call for the outbox, made anew at each try (a coroutine runs only once)."""
+    return lambda: _bot_api(method(*args, **kwargs))
+
+
+async def _bot_api(call: Any) -> None:
+    """Await one Bot API call, telling a failure worth retrying from a refusal."""
+    try:
+        await call
+    except RetryAfter as exc:
+        raise Transient(str(exc), retry_after=_retry_after(exc)) from exc
+    except BadRequest as exc:  # a subclass of NetworkError, but final
+        raise Refused(str(exc)) from exc
+    except NetworkError as exc:  # unreachable, timed out, 5xx
+        raise Transient(str(exc)) from exc
+    except TelegramError as exc:  # blocked by the user, bad token, chat migrated
+        raise Refused(str(exc)) from exc
+
+
 class TelegramAdapter:
     """Owns a python-telegram-bot Application wired to the assistant."""
 
-    def __init__(self, settings: Settings, assistant: Assistant, request: BaseRequest | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        assistant: Assistant,
+        request: BaseRequest | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         if not settings.telegram_token:
             raise ValueError("MOTCUA_TELEGRAM_TOKEN is not set")
         self.settings = settings
         self.assistant = assistant
-        builder = Application.builder().token(settings.telegram_token).updater(None)
-        if request is not None:
-            builder = builder.request(request).get_updates_request(request)
+        bot = _Bot(
+            settings.telegram_token,
+            base_url=settings.telegram_api_base,
+            request=request,
+            get_updates_request=request,
+            bot_name=settings.telegram_bot_name,
+        )
+        builder = Application.builder().bot(bot).updater(None).post_stop(self._drain)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.outbox = Outbox(CHANNEL, retry)
+        self.seen = SeenEvents(assistant.db)
+        self.source = f"{CHANNEL}:{settings.telegram_token.split(':', 1)[0]}"
+        """Update ids are per bot: the bot's id (the token's first part) scopes them."""
         self._ready = asyncio.Lock()
         self._initialised = False
         app = self.application
@@ -115,18 +184,24 @@ class TelegramAdapter:
 
     # --- translation ------------------------------------------------------------------
 
-    async def answer(self, update: Update, text: str) -> None:
+    async def answer(self, update: Update, text: str, first: list[Send] | None = None) -> None:
+        """Store the question and its answer, then send the answer in the background."""
         chat = update.effective_chat
         if chat is None:
             return
         msg = IncomingMessage(channel=CHANNEL, sender=str(chat.id), text=text)
         turn = await self.respond(msg)
-        for reply in turn.replies:
-            await self.application.bot.send_message(chat.id, **render(reply))
+        bot = self.application.bot
+        sends = [*(first or []), *(_call(bot.send_message, chat.id, **render(r)) for r in turn.replies)]
+        self.outbox.submit(str(chat.id), sends)
 
     async def say(self, update: Update, text: str) -> None:
         if update.effective_chat is not None:
-            await self.application.bot.send_message(update.effective_chat.id, text)
+            chat_id = update.effective_chat.id
+            self.outbox.submit(str(chat_id), [_call(self.application.bot.send_message, chat_id, text)])
+
+    async def _drain(self, _application: Any) -> None:
+        await self.outbox.drain()
 
     # --- handlers ---------------------------------------------------------------------
 
@@ -148,9 +223,12 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None:
             return
-        await query.answer()
+        # The spinner on the button stops once the press is acknowledged; it goes out first.
+        acknowledge = _call(self.application.bot.answer_callback_query, query.id)
         if query.data:
-            await self.answer(update, query.data)
+            await self.answer(update, query.data, first=[acknowledge])
+        elif update.effective_chat is not None:
+            self.outbox.submit(str(update.effective_chat.id), [acknowledge])
 
     async def on_edited(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.say(update, EDITED)
@@ -175,10 +253,7 @@ class TelegramAdapter:
             secret = self.settings.telegram_secret
             if not secret or request.headers.get("X-Telegram-Bot-Api-Secret-Token") != secret:
                 return JSONResponse({"error": "Sai hoặc thiếu mã bí mật của webhook."}, status_code=403)
-            try:
-                data = json.loads(await request.body())
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                return JSONResponse({"error": "Nội dung không phải JSON hợp lệ."}, status_code=400)
+            data = read_json(await request.body())  # 400 in Vietnamese when it is no JSON we read
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 return JSONResponse({"error": "Cần một Update của Telegram (có update_id)."}, status_code=400)
             await self.ensure_initialised()
@@ -187,5 +262,27 @@ class TelegramAdapter:
             except (TelegramError, TypeError, ValueError, KeyError) as exc:
                 log.warning("unreadable telegram update: %s", exc)
                 return JSONResponse({"error": "Update không đọc được."}, status_code=400)
+            if not self.first_delivery(update.update_id):
+                return JSONResponse({"ok": True, "duplicate": True})
+            # Handlers store the question and queue the answer; sending never holds this up,
+            # and a handler's failure is logged by on_error: Telegram gets 200 either way, or it
+            # would redeliver the update, and hold back the bot's later ones, for hours.
             await self.application.process_update(update)
+            self.settle(update.update_id)
             return JSONResponse({"ok": True})
+
+    def first_delivery(self, update_id: int) -> bool:
+        """False for an update already taken in (Telegram redelivers when an answer is slow)."""
+        try:
+            return self.seen.first_time(self.source, str(update_id))
+        except (SQLAlchemyError, DatabaseError) as exc:
+            # Better an answer twice than none: the message goes on to be answered and stored.
+            log.warning("could not record telegram update %s: %s", update_id, exc)
+            return True
+
+    def settle(self, update_id: int) -> None:
+        """The update's question is stored: a later redelivery is a replay, whatever its age."""
+        try:
+            self.seen.answered(self.source, str(update_id))
+        except (SQLAlchemyError, DatabaseError) as exc:
+            log.warning("could not mark telegram update %s answered: %s", update_id, exc)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +18,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.assistant import Assistant
 from bot.settings import Settings
 from bot.types import IncomingMessage, Turn
-from channels.web.limits import BodyLimit
+from channels.web import limits
+from channels.web.limits import BodyLimit, BoundedJsonRoute
+from knowledge.errors import RetryQueueFull
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +71,16 @@ def _validation_message(exc: RequestValidationError) -> str:
             problems.append(f"trường {field} quá dài (tối đa {limit} ký tự)")
         elif kind == "string_too_short":
             problems.append(f"trường {field} không được để trống")
+        elif kind == "string_unicode":  # a lone surrogate escape ("\ud800"): no text can hold it
+            problems.append(f"trường {field} chứa ký tự không hợp lệ")
         elif kind in ("string_type", "dict_type", "model_attributes_type"):
             problems.append(f"trường {field} sai kiểu dữ liệu" if where else "cần một đối tượng JSON")
         else:
             problems.append(f"trường {field} không hợp lệ")
     return "Yêu cầu không hợp lệ: " + "; ".join(problems) + "."
+
+
+_UNREADABLE: dict[type[BaseException], str] = {UnicodeDecodeError: limits.NOT_UTF8, RecursionError: limits.TOO_DEEP}
 
 
 def render_rest(sender: str, turn: Turn) -> list[dict[str, Any]]:
@@ -90,11 +98,22 @@ def create_app(
     settings: Settings, assistant: Assistant, *, telegram: Any = None, zalo: Any = None, admin: bool = False
 ) -> FastAPI:
     """The app over an assistant; `telegram` and `zalo` are adapters from their packages."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Notices a replaced database file and writes the messages kept during an outage,
+        # also when no message comes in.
+        with assistant.maintained():
+            yield
+
     app = FastAPI(
         title="Trợ lý Một cửa",
         description="Hướng dẫn thủ tục hành chính cho người dân. Kênh REST tương thích Rasa.",
         version="0.1.0",
+        lifespan=lifespan,
     )
+    # JSON bodies of the app's own routes are read within bounds (UTF-8, depth; see limits.py).
+    app.router.route_class = BoundedJsonRoute
     app.state.settings = settings
     app.state.assistant = assistant
     if settings.answer_threads > 0:
@@ -124,12 +143,21 @@ def create_app(
         if exc.status_code == 404 and "text/html" in request.headers.get("accept", ""):
             return templates.TemplateResponse(request, "not_found.html", {"settings": settings}, status_code=404)
         detail = exc.detail if isinstance(exc.detail, str) else "Lỗi"
+        if exc.status_code == 400 and type(exc).__module__.startswith("fastapi") and exc.__cause__ is not None:
+            # FastAPI could not read a body (a form, or JSON outside our bounded routes): it
+            # chains the reading error to an English message; the citizen gets ours.
+            detail = _UNREADABLE.get(type(exc.__cause__), limits.UNREADABLE)
         messages = {404: "Không tìm thấy địa chỉ này.", 405: "Phương thức không được hỗ trợ."}
         return JSONResponse(
             {"error": messages.get(exc.status_code, detail)},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(RetryQueueFull)
+    async def _not_stored(_request: Request, exc: RetryQueueFull) -> JSONResponse:
+        # Not accepted, and said so: the sender (a person or Telegram, Zalo) may send it again.
+        return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "30"})
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -140,7 +168,17 @@ def create_app(
         "/webhooks/rest/webhook",
         tags=["REST"],
         summary="Gửi tin nhắn (định dạng kênh REST của Rasa)",
-        responses={200: {"model": list[RestReply], "description": "Các câu trả lời của trợ lý"}},
+        responses={
+            200: {
+                "model": list[RestReply],
+                "description": "Các câu trả lời của trợ lý. Khi cơ sở dữ liệu tạm thời không ghi được, câu "
+                "trả lời là lời xin lỗi và tin nhắn được giữ lại để ghi sau.",
+            },
+            503: {
+                "description": "Cơ sở dữ liệu không ghi được và hàng đợi trong bộ nhớ đã đầy: tin nhắn "
+                "KHÔNG được nhận, hãy gửi lại sau (xem Retry-After)."
+            },
+        },
     )
     async def rest_webhook(body: RestMessage) -> JSONResponse:
         meta = body.metadata or {}
@@ -150,18 +188,24 @@ def create_app(
         turn = await respond(msg)
         return JSONResponse(render_rest(body.sender, turn))
 
-    @app.get("/healthz", tags=["Vận hành"], summary="Kiểm tra dịch vụ và cơ sở dữ liệu")
+    @app.get(
+        "/healthz",
+        tags=["Vận hành"],
+        summary="Kiểm tra dịch vụ và cơ sở dữ liệu",
+        responses={503: {"description": "Cơ sở dữ liệu không dùng được (lý do trong database và message)"}},
+    )
     def healthz() -> JSONResponse:
-        try:
-            with assistant.db.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            revision = assistant.db.revision()
-        except Exception as exc:
-            log.warning("health check failed: %s", exc)
-            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        return JSONResponse(
-            {"status": "ok", "database": "ok", "knowledge_revision": revision, "worker": os.getpid()}
-        )
+        health = assistant.db.health()
+        body: dict[str, Any] = {
+            "status": "ok" if health.ok else "error",
+            "database": health.problem or "ok",
+            "message": health.message,
+            "pending_messages": len(assistant.pending),
+            "worker": os.getpid(),
+        }
+        if not health.ok:  # the database layer logged why
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body | {"knowledge_revision": health.revision})
 
     @app.get("/widget.js", include_in_schema=False)
     def widget_js() -> FileResponse:
@@ -224,7 +268,7 @@ def factory() -> FastAPI:
     from channels.zalo.adapter import ZaloAdapter
 
     settings = Settings.from_env()
-    assistant = build_assistant(settings)
+    assistant = build_assistant(settings, build_missing=False)  # `serve` built it before the workers
     assistant.warm_up()
     telegram = TelegramAdapter.from_settings(settings, assistant)
     zalo = ZaloAdapter.from_settings(settings, assistant)

@@ -101,9 +101,13 @@ def supervise(host: str, port: int, workers: int, verbose: bool = False) -> int:
     command = [sys.executable, "-m", "channels.web.server", "template", "--fd", str(sock.fileno())]
     command += ["--workers", str(workers), "--parent", str(os.getpid())] + (["--verbose"] if verbose else [])
     failures = 0
+    first = True
     while not stop:
         started = time.monotonic()
-        template = subprocess.Popen(command, pass_fds=[sock.fileno()])
+        # Only the first template may build a missing SQLite file: one restarted while the file
+        # is deleted must not put a fresh one where the operator will restore the copy.
+        template = subprocess.Popen([*command, *(["--may-build"] if first else [])], pass_fds=[sock.fileno()])
+        first = False
         while template.poll() is None and not stop:
             time.sleep(0.2)
         if stop:
@@ -128,15 +132,16 @@ def supervise(host: str, port: int, workers: int, verbose: bool = False) -> int:
 # --- the template and its workers ---------------------------------------------------------------
 
 
-def _build_app() -> Any:
-    """The database checked (built or upgraded if need be), the model trained if stale (in a
-    child process, so this one does not keep training's memory), then the warmed-up app."""
+def _build_app(may_build: bool) -> Any:
+    """The database checked (built if missing and `may_build`, upgraded if need be), the model
+    trained if stale (in a child process, so this one does not keep training's memory), then
+    the warmed-up app."""
     from bot.runtime import model_is_current, open_repository
     from bot.settings import Settings
     from channels.web.app import factory
 
     settings = Settings.from_env()
-    db, _repo = open_repository(settings, announce=lambda m: print(m, file=sys.stderr))
+    db, _repo = open_repository(settings, announce=lambda m: print(m, file=sys.stderr), build_missing=may_build)
     db.dispose()
     if not model_is_current(settings):
         print("Đang huấn luyện mô hình hiểu câu hỏi (chỉ lần đầu, mất vài giây)...", file=sys.stderr)
@@ -177,12 +182,12 @@ def _fork(app: Any, sock: socket.socket) -> int:
     return pid
 
 
-def run_template(fd: int, workers: int, parent: int) -> int:
+def run_template(fd: int, workers: int, parent: int, may_build: bool = False) -> int:
     stop = _Stop()
     die_with_parent(parent)
     sock = socket.socket(fileno=fd)
     try:
-        app = _build_app()
+        app = _build_app(may_build)
     except Exception as exc:  # reported once; the supervisor does not retry it
         from knowledge.errors import MotcuaError
 
@@ -258,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     tpl.add_argument("--fd", type=int, required=True)
     tpl.add_argument("--workers", type=int, default=1)
     tpl.add_argument("--parent", type=int, required=True)
+    tpl.add_argument("--may-build", action="store_true", help="build a missing SQLite file")
     tpl.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(
@@ -267,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.role == "supervise":
         return supervise(args.host, args.port, args.workers, args.verbose)
-    return run_template(args.fd, args.workers, args.parent)
+    return run_template(args.fd, args.workers, args.parent, args.may_build)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ async def test_telegram_sends_the_fitted_answer_as_html(telegram) -> None:
     adapter, request = telegram
     await adapter.ensure_initialised()
     await adapter.application.process_update(Update.de_json(fixture("text"), adapter.application.bot))
+    assert await adapter.outbox.drain(5)  # answers go out in the background
     sent = request.sent()[-1]
     assert sent["parse_mode"] == "HTML"
     assert sent["text"].startswith("<b>Hồ sơ đăng ký khai sinh gồm:</b>")

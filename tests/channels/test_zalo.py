@@ -12,9 +12,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from channels.delivery import RetryPolicy
 from channels.web.app import create_app
 from channels.zalo.adapter import NOT_TEXT, ZaloAdapter, signature
+from knowledge.models import Message
+from tests.live_server import free_port
 
 APP_ID = "4301234567890123456"
 SECRET = "oa-secret-key-for-tests"
@@ -23,13 +27,21 @@ SECRET = "oa-secret-key-for-tests"
 class FakeOA:
     """A real HTTP server on 127.0.0.1 recording what the adapter sends."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.received: list[dict[str, Any]] = []
+        self.failures = 0
+        """Requests still to be answered with HTTP 503 (the OA API being down)."""
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if outer.failures > 0:
+                    outer.failures -= 1
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 outer.received.append(
                     {"path": self.path, "token": self.headers.get("access_token"), "json": json.loads(body)}
                 )
@@ -43,7 +55,7 @@ class FakeOA:
             def log_message(self, *args: Any) -> None:
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -69,14 +81,25 @@ def oa() -> Iterator[FakeOA]:
     server.close()
 
 
+FAST_RETRY = RetryPolicy(attempts=40, first_delay=0.05, factor=1.5, max_delay=0.3)
+
+
+def make_app(assistant, settings_for, db, base: str):
+    settings = settings_for(
+        db, zalo_app_id=APP_ID, zalo_secret_key=SECRET, zalo_access_token="tok-123", zalo_api_base=base
+    )
+    return create_app(settings, assistant, zalo=ZaloAdapter(settings, assistant, retry=FAST_RETRY))
+
+
 @pytest.fixture
 def client(assistant, settings_for, kb_copy, oa):
-    settings = settings_for(
-        kb_copy, zalo_app_id=APP_ID, zalo_secret_key=SECRET, zalo_access_token="tok-123", zalo_api_base=oa.base
-    )
-    app = create_app(settings, assistant, zalo=ZaloAdapter(settings, assistant))
-    with TestClient(app) as c:
+    with TestClient(make_app(assistant, settings_for, kb_copy, oa.base)) as c:
         yield c
+
+
+def stored_questions(db) -> list[str]:
+    with db.sessions() as s:
+        return list(s.scalars(select(Message.text).where(Message.channel == "zalo", Message.direction == "in")))
 
 
 def event(name: str = "user_send_text", text: str = "lệ phí đăng ký kết hôn bao nhiêu", ts: int | None = None) -> dict:
@@ -150,3 +173,41 @@ def test_stale_or_tampered_events_are_refused(client, oa: FakeOA) -> None:
     assert client.post("/zalo/webhook", content=b"{oops").status_code == 400
     time.sleep(0.5)
     assert oa.received == []
+
+
+def test_oa_api_answering_503_is_retried_after_the_question_is_stored(client, oa: FakeOA, kb_copy) -> None:
+    oa.failures = 3
+    assert post(client, event()).status_code == 200
+    assert stored_questions(kb_copy) == ["lệ phí đăng ký kết hôn bao nhiêu"]
+    sent = oa.wait(1)
+    assert oa.failures == 0 and len(sent) == 1 and "Miễn phí" in sent[0]["json"]["message"]["text"]
+
+
+def test_oa_api_unreachable_then_up(assistant, settings_for, kb_copy, caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()
+    with TestClient(make_app(assistant, settings_for, kb_copy, f"http://127.0.0.1:{port}")) as c:
+        assert post(c, event()).status_code == 200
+        assert len(stored_questions(kb_copy)) == 1
+        time.sleep(0.5)  # connection refused, retried
+        oa = FakeOA(port)
+        try:
+            sent = oa.wait(1)
+        finally:
+            oa.close()
+    assert len(sent) == 1 and sent[0]["json"]["recipient"] == {"user_id": "8273468203681230975"}
+    assert any("Zalo OA unreachable" in r.getMessage() for r in caplog.records)
+
+
+def test_replayed_event_is_answered_and_stored_once(client, oa: FakeOA, kb_copy) -> None:
+    data = event()
+    assert post(client, data).json() == {"ok": True}
+    for _ in range(3):
+        r = post(client, data)
+        assert r.status_code == 200 and r.json()["duplicate"] is True
+    other = event(text="làm giấy khai sinh cần gì")
+    other["message"]["msg_id"] = "another message id"
+    assert post(client, other).json() == {"ok": True}
+    assert len(oa.wait(2)) == 2
+    time.sleep(0.3)
+    assert len(oa.received) == 2
+    assert len(stored_questions(kb_copy)) == 2

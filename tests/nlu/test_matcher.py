@@ -45,6 +45,12 @@ def matcher(full_sqlite) -> ProcedureMatcher:
         # places and peoples that look like countries without diacritics stay domestic
         ("vợ chồng em ở ngã tư Sở muốn nhận con nuôi", "2.001263"),
         ("đăng ký khai sinh cho con, chồng em là người Tày", "1.001193"),
+        # "hết" of a cost is no "hết hạn"; asking for no action means the first issue, not "Gia hạn …"
+        ("xin giay phep xay dung het bao nhieu tien", "1.013225"),
+        ("giấy phép xây dựng hết hạn thì làm sao", "1.013227"),
+        # an everyday word for an action: closing a business is ending it
+        ("đóng cửa hộ kinh doanh thì phải làm thủ tục gì", "1.001266"),
+        ("mua lại xe cũ thì đăng ký thế nào", "1.013076"),
     ],
 )
 def test_named_procedures(matcher: ProcedureMatcher, text: str, code: str) -> None:
