@@ -170,9 +170,15 @@ class Server:
             raise SystemExit("server did not start: " + self.log.read_text()[-2000:])
 
     def worker_pids(self) -> list[int]:
-        pid = self.process.pid
-        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        return [c for c in children if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]
+        """The serving workers: children of the template the supervisor runs (channels/web/server.py)."""
+
+        def children(pid: int) -> list[int]:
+            try:
+                return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            except FileNotFoundError:
+                return []
+
+        return [w for template in children(self.process.pid) for w in children(template)]
 
     def pending(self) -> int:
         """Messages kept in memory by the workers that answer /healthz (new connection each time)."""

@@ -24,7 +24,7 @@ from bot.dialogue.policy import CONVERSATION_INTENTS, NO_PHRASES, RecordPhrases
 from bot.dialogue.vocabulary import DialogueVocabulary, load_vocabulary
 from bot.nlu.engine import NluEngine
 from bot.nlu.types import ASPECT_INTENTS, INTENTS, OUT_OF_SCOPE, Candidate, NluResult
-from bot.privacy import mask
+from bot.privacy import has_personal_number, mask, mask_reply, pseudonym
 from bot.responses import Responses
 from bot.responses import load as load_responses
 from bot.runtime import catalog_entries
@@ -94,6 +94,8 @@ class Assistant:
         self.vocabulary: DialogueVocabulary = load_vocabulary()
         self._lock = threading.Lock()
         self._checked = 0.0
+        self._sender_key: str | None = f"{settings.secret_key}:sender" if settings.secret_key else None
+        """Pseudonyms are keyed by MOTCUA_SECRET_KEY when it is set, else by a key kept in the database."""
         self._snapshot = self._build(self.repo.revision(), engine)
 
     # --- knowledge snapshot -------------------------------------------------------------
@@ -143,6 +145,8 @@ class Assistant:
         load the word segmenter and the classifier's analyzers, read the most asked procedures
         (by staff popularity) into memory, then keep the garbage collector from walking all of
         that again (a full collection over it takes over 100 ms, a stall every citizen feels)."""
+        if self._sender_key is None:  # read once, before a web server forks its workers
+            self._sender_key = self.store.sender_key()
         snap = self.snapshot()
         snap.engine.parse_many(["làm giấy khai sinh cần gì", "le phi dang ky ket hon bao nhieu"])
         for code, _title in snap.most_asked[:procedures]:
@@ -193,21 +197,37 @@ class Assistant:
 
     # --- one message ----------------------------------------------------------------------
 
+    def stored_sender(self, sender: str) -> str:
+        """The id a conversation is kept under: a sender id that is a personal number (a phone
+        number as a REST sender, a numeric chat id) becomes a keyed pseudonym, the same for
+        the same sender in every worker, so the conversation goes on."""
+        if not has_personal_number(sender):
+            return sender
+        if self._sender_key is None:
+            try:
+                self._sender_key = self.store.sender_key()
+            except Exception:
+                # The database is away and the key was never read: never store the number itself.
+                log.warning("no key for sender pseudonyms yet; the sender id is masked instead")
+                return mask(sender)
+        return pseudonym(sender, self._sender_key)
+
     def handle(self, msg: IncomingMessage) -> list[Reply]:
         return list(self.respond(msg).replies)
 
     def respond(self, msg: IncomingMessage) -> Turn:
         text = (msg.text if isinstance(msg.text, str) else "")[:MAX_TEXT]
         unit = self.unit(msg.unit)
+        sender = self.stored_sender(msg.sender)
         ref = secrets.token_hex(6)
         arrived = datetime.now(UTC)
         self.pending.flush(FLUSH_PER_MESSAGE)
         try:
-            memory = self.store.recall(msg.channel, msg.sender)
+            memory = self.store.recall(msg.channel, sender)
         except StorageUnavailable as exc:
             kept = TurnRecord(
                 channel=msg.channel,
-                sender=msg.sender,
+                sender=sender,
                 unit=unit.code if unit else None,
                 question=mask(text),
                 ref=ref,
@@ -219,7 +239,7 @@ class Assistant:
             return self._keep(kept, unit, exc)
         state = DialogueState.from_json(memory.state)
         try:
-            exchange = self.converse(text, state, unit, channel=msg.channel, sender=msg.sender, ref=ref)
+            exchange = self.converse(text, state, unit, channel=msg.channel, sender=sender, ref=ref)
         except Exception:
             # Whatever went wrong, the question is kept and the citizen gets an answer.
             log.exception("failed to answer a message on %s", msg.channel)
@@ -229,11 +249,11 @@ class Assistant:
         replies = turn.replies
         record = TurnRecord(
             channel=msg.channel,
-            sender=msg.sender,
+            sender=sender,
             unit=unit.code if unit else None,
             question=mask(text),
             ref=ref,
-            replies=[mask(r.text) for r in replies],
+            replies=[mask_reply(r.text) for r in replies],
             state=exchange.state.to_json(),
             intent=turn.intent,
             confidence=exchange.confidence,
@@ -313,7 +333,7 @@ class Assistant:
         given, replaces the classifier's (with Rasa's `confidence`) and `procedure` (a national
         code) stands for a name the turn mentions: Rasa has classified the message and found its
         entity already. `ref` is carried by the rating buttons (none without storage)."""
-        ctx = _Turn(self, unit, state, channel, sender, ref)
+        ctx = _Turn(self, unit, state, channel, self.stored_sender(sender), ref)
         turn = ctx.run(text[:MAX_TEXT], intent, confidence, procedure)
         # Every entry point gets answers fitted to its screen (the Rasa action server too).
         turn = replace(turn, replies=tuple(render.fit(r, channel, self.responses) for r in turn.replies))

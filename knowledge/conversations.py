@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from knowledge.db import OUTAGE, Database
 from knowledge.errors import DatabaseError, StorageUnavailable
-from knowledge.models import Conversation, Feedback, InboxItem, Message
+from knowledge.models import Conversation, Feedback, InboxItem, Message, Meta
 from knowledge.types import InboxReason, Outcome
 
 _CONV = cast(Table, Conversation.__table__)
@@ -31,6 +32,9 @@ _TOUCH_UNIT = _TOUCH.values(
 _ASK = insert(_MSG).returning(_MSG.c.id)
 _ANSWER = insert(_MSG)
 _FLAG = insert(_INBOX)
+
+SENDER_KEY = "sender_key"
+"""The meta row holding the key sender pseudonyms are made with, when no secret is configured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,21 @@ class ConversationStore:
     def __init__(self, db: Database, ttl: timedelta = timedelta(minutes=30)) -> None:
         self.db = db
         self.ttl = ttl
+
+    def sender_key(self) -> str:
+        """The key sender pseudonyms are made with: one kept in the database, made on first use,
+        so every worker (and every restart) gives a sender the same pseudonym."""
+        for _attempt in range(2):
+            with self.db.sessions() as s:
+                value = s.scalar(select(Meta.value).where(Meta.key == SENDER_KEY))
+            if value:
+                return value
+            try:
+                with self.db.writing(), self.db.session() as s:
+                    s.add(Meta(key=SENDER_KEY, value=secrets.token_urlsafe(32)))
+            except IntegrityError:
+                continue  # another worker made it first: read theirs
+        raise DatabaseError("Không đọc được khóa ẩn danh người gửi.")
 
     def recall(self, channel: str, sender: str) -> Memory:
         try:

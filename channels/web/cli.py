@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
+import os
 import sys
 
 import click
 
-from bot.runtime import model_is_current, open_repository
 from bot.settings import Settings
 
 
@@ -18,27 +17,23 @@ from bot.settings import Settings
 @click.pass_obj
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Chạy máy chủ web: khung chat, API REST, webhook Telegram/Zalo, trang quản trị."""
-    import uvicorn
-
-    # Train and save the model once, before the workers start and each loads it; in a child
-    # process, so this supervising process stays small.
-    db, _repo = open_repository(settings, announce=lambda m: click.echo(m, err=True))
-    db.dispose()
-    if not model_is_current(settings):
-        click.echo("Đang huấn luyện mô hình hiểu câu hỏi (chỉ lần đầu, mất vài giây)...", err=True)
-        subprocess.run([sys.executable, "-m", "bot", "nlu", "train"], check=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(
         f"Trang mẫu có khung chat: http://{shown}:{port}/   (API: http://{shown}:{port}/docs, "
         f"quản trị: http://{shown}:{port}/admin)",
         err=True,
     )
-    uvicorn.run(
-        "channels.web.app:factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    # This process has imported every command (the model's libraries with them): it becomes the
+    # small supervisor instead, same pid, so a SIGTERM sent to it stops the whole server.
+    # See channels/web/server.py for the processes it runs.
+    verbose = ["--verbose"] if _verbose() else []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv = [sys.executable, "-m", "channels.web.server", "supervise", "--host", host, "--port", str(port)]
+    os.execv(sys.executable, [*argv, "--workers", str(workers), *verbose])
+
+
+def _verbose() -> bool:
+    import logging
+
+    return logging.getLogger().getEffectiveLevel() <= logging.DEBUG
