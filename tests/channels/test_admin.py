@@ -582,7 +582,7 @@ def _inbox(kb_copy) -> list[InboxItem]:
 def test_an_alias_marks_handled_only_the_questions_it_answers(admin_app, kb_copy) -> None:
     ask(admin_app, "xin giấy phép nuôi chim yến trong nhà", sender="a")
     ask(admin_app, "xin giay phep nuoi chim yen", sender="b")
-    ask(admin_app, "xin giấy phép nuôi chim cảnh", sender="c")
+    ask(admin_app, "muốn xin giấy phép nuôi chim cảnh", sender="c")
     c, token = login(admin_app)
     page = c.get("/admin/inbox").text
     assert "3 câu tương tự" in page
@@ -605,7 +605,7 @@ def test_an_alias_marks_handled_only_the_questions_it_answers(admin_app, kb_copy
     assert "Đã thêm tên gọi “nuôi chim yến” cho thủ tục 1.001612" in page and "2/3 câu hỏi" in page
     handled = {i.message_id: i.handled_by for i in _inbox(kb_copy)}
     assert sorted(v for v in handled.values() if v) == ["lan", "lan"]
-    assert "xin giấy phép nuôi chim cảnh" in page  # still waiting
+    assert "muốn xin giấy phép nuôi chim cảnh" in page  # still waiting
     assert "nuôi chim yến" in Repository(kb_copy).procedure("1.001612").aliases  # type: ignore[union-attr]
 
 

@@ -179,7 +179,7 @@ def test_revert_never_undoes_a_colleagues_later_change(site, chromium, kb_copy, 
 def test_an_alias_from_the_inbox_handles_only_what_it_answers(site, chromium, kb_copy, artifacts: Path) -> None:
     ask(site, "a", "xin giấy phép nuôi chim yến trong nhà")
     ask(site, "b", "xin giay phep nuoi chim yen")
-    ask(site, "c", "xin giấy phép nuôi chim cảnh")
+    ask(site, "c", "muốn xin giấy phép nuôi chim cảnh")
     with signed_in(chromium, site) as page:
         page.goto(f"{site}/admin/inbox")
         group = page.locator("section.inbox-group", has_text="3 câu tương tự")
@@ -196,7 +196,7 @@ def test_an_alias_from_the_inbox_handles_only_what_it_answers(site, chromium, kb
         status.wait_for()
         assert "Đã thêm tên gọi “nuôi chim yến” cho thủ tục 1.001612" in status.inner_text()
         assert "2/3 câu hỏi" in status.inner_text() and "1 câu vẫn chờ" in status.inner_text()
-        assert page.locator("strong", has_text="xin giấy phép nuôi chim cảnh").count() == 1
+        assert page.locator("strong", has_text="muốn xin giấy phép nuôi chim cảnh").count() == 1
         page.screenshot(path=str(artifacts / "admin-inbox-after-alias.png"), full_page=True)
     assert "nuôi chim yến" in Repository(kb_copy).procedure("1.001612").aliases  # type: ignore[union-attr]
 
