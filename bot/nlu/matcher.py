@@ -10,17 +10,19 @@ favour ward-level and popular procedures. Below a threshold the matcher abstains
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
-from scipy.sparse import csr_matrix
+from scipy.sparse import csc_matrix, csr_matrix
 
 from bot.nlu.normalize import Normalizer
 from bot.nlu.reranker import Reranker
@@ -50,6 +52,11 @@ PLAIN_ACTIONS = ("new",)
 """Actions that a question asking for none means: a first issue."""
 ACTION_WORDS = 4
 """A name's action is read from its first words only ("Cấp lại …", not "… để cấp lại …")."""
+UNION_SHARE = 0.5
+"""How much of the question the other names and aliases of a procedure explain counts, beside
+what the matched name or alias explains itself."""
+CORE_COVERED = 0.5
+"""A question mentioning less than this share of a name must say its rarest word to be sure."""
 UNKNOWN_WEIGHT = 0.7
 """Weight of an unknown content syllable, as a share of the rarest known one's."""
 """A name whose age condition the question's age does not meet ("13 tuổi" and "từ đủ 14 tuổi
@@ -167,7 +174,7 @@ class QuestionWords:
 
     def mask(self, words: list[str]) -> list[bool]:
         """True at each position that is a question word."""
-        stop = [w in self.single or w.isdigit() or len(w) < 2 for w in words]
+        stop = [w in self.single or w[:1].isdigit() or len(w) < 2 for w in words]
         for table, value in ((self.phrases, True), (self.keep, False)):
             i = 0
             while i < len(words):
@@ -205,6 +212,19 @@ def load_actions(path: Path = ACTIONS) -> dict[str, tuple[str, ...]]:
         str(a): tuple(sorted({fold(str(p)) for p in phrases}, key=lambda p: -len(p)))
         for a, phrases in (data.get("actions") or {}).items()
     }
+
+
+@functools.cache
+def lexicon() -> frozenset[str]:
+    """Every syllable of the Vietnamese word list underthesea ships (Viet74K), without
+    diacritics: a syllable of the language is a word the citizen meant ("nộp", "nữa", "mầm
+    non"), not a typo to be corrected into a syllable of the catalog ("hợp", "sửa", "năm vốn").
+    Empty when the list is missing; then every unknown syllable is corrected as before."""
+    try:
+        text = (resources.files("underthesea") / "corpus" / "data" / "Viet74K.txt").read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError, OSError):
+        return frozenset()
+    return frozenset(fold(text).split())
 
 
 def actions_in(key: str, actions: dict[str, tuple[str, ...]]) -> set[str]:
@@ -588,6 +608,12 @@ class ProcedureMatcher:
         self._siblings: dict[str, dict[str, float]] = {}
         self.variant_keys = variant_keys
         self.variant_owner = np.array(variant_owner, dtype=np.int32)
+        # an alias may say the action its procedure's name leaves unsaid ("cấp giấy chứng nhận
+        # quyền sử dụng đất lần đầu" of "Đăng ký đất đai, … cấp Giấy chứng nhận …")
+        self.said_actions = self.action_bits.copy()
+        for k, owner, kind in zip(variant_keys, variant_owner, kinds, strict=True):
+            if kind == ALIAS and not self.action_bits[owner]:
+                self.said_actions[owner] |= sum(1 << self.action_bit[a] for a in actions_in(k, self.actions))
         self.foreign = np.array([1.0 if " nuoc ngoai" in f" {k}" else 0.0 for k in variant_keys])
         features = [self._features(k.split()) for k in variant_keys]
         vocab: dict[str, int] = {}
@@ -611,10 +637,17 @@ class ProcedureMatcher:
         self.matrix = csr_matrix((vals, (rows, cols)), shape=(len(variant_keys), len(vocab)))
         self._columns = self.matrix.tocsc()
         self.row_weight = np.asarray(self.matrix.sum(axis=1)).ravel() + 1e-9
+        # every feature any name or alias of a procedure has: what the procedure as a whole explains
+        owned = csr_matrix(
+            (np.ones(len(variant_keys)), (self.variant_owner, np.arange(len(variant_keys)))),
+            shape=(max(1, len(self.entries)), len(variant_keys)),
+        )
+        union = (owned @ (self.matrix > 0)).astype(bool).astype(np.float64)
+        self._procedure_columns = union.multiply(self.weights[np.newaxis, :]).tocsc()
         self.syllables = sorted({f for f in vocab if " " not in f})
         self.max_weight = float(self.weights.max()) if len(self.weights) else 1.0
         # the weight of each variant's opening word pair when many names open with it (-1: none)
-        openings = self.name_heads(OPENING_NAMES)
+        openings = self.openings = self.name_heads(OPENING_NAMES)
         self.opening_pair = np.full(len(variant_keys), -1, dtype=np.int64)
         self.opening_weight = np.zeros(len(variant_keys))
         for v, vkey in enumerate(variant_keys):
@@ -643,7 +676,7 @@ class ProcedureMatcher:
         """Replace unknown syllables by the nearest known one, one edit (or swap) away."""
         out = []
         for w in words:
-            if w in self.vocab or w in self.stop.single or len(w) < 3 or w.isdigit():
+            if w in self.vocab or w in self.stop.single or len(w) < 3 or not w.isalpha() or w in lexicon():
                 out.append(w)
                 continue
             fixed = self._fixes.get(w)
@@ -666,15 +699,17 @@ class ProcedureMatcher:
         pool = swapped or [s for s, _d, _i in found]
         return min(pool, key=lambda s: (self.weights[self.vocab[s]], s))
 
-    def _overlap(self, feats: list[int]) -> np.ndarray:
-        """For every variant, the weight of its features among `feats` (a sparse product, summed
-        column by column: a question has a few dozen features, the catalog thousands)."""
+    def _overlap(self, feats: list[int], columns: csc_matrix | None = None) -> np.ndarray:
+        """For every variant (or, given the procedures' columns, every procedure), the weight of
+        its features among `feats` (a sparse product, summed column by column: a question has a
+        few dozen features, the catalog thousands)."""
+        columns = self._columns if columns is None else columns
         if not feats:
-            return np.zeros(len(self.variant_keys))
-        starts, ends = self._columns.indptr[feats], self._columns.indptr[np.asarray(feats) + 1]
-        rows = np.concatenate([self._columns.indices[a:b] for a, b in zip(starts, ends, strict=True)])
-        weights = np.concatenate([self._columns.data[a:b] for a, b in zip(starts, ends, strict=True)])
-        return np.bincount(rows, weights=weights, minlength=len(self.variant_keys))
+            return np.zeros(columns.shape[0])
+        starts, ends = columns.indptr[feats], columns.indptr[np.asarray(feats) + 1]
+        rows = np.concatenate([columns.indices[a:b] for a, b in zip(starts, ends, strict=True)])
+        weights = np.concatenate([columns.data[a:b] for a, b in zip(starts, ends, strict=True)])
+        return np.bincount(rows, weights=weights, minlength=columns.shape[0])
 
     def says_core(self, key: str, variant: str, heads: frozenset[str] = frozenset()) -> bool:
         """The question says the rarest word or word pair of a name or alias (`Candidate.matched`),
@@ -730,7 +765,7 @@ class ProcedureMatcher:
             order = list(range(len(pool.owners)))  # already by hand-tuned total
             probs = [None] * len(order)
             top = order[0]
-            sure = pool.scores[top] >= ABSTAIN_BELOW or bool(pool.verbatim_long[top])
+            sure = (pool.scores[top] >= ABSTAIN_BELOW and self._says_rarest(pool, top)) or bool(pool.verbatim_long[top])
         else:
             predicted = self.reranker.predict(pool.features())
             order = sorted(range(len(predicted)), key=lambda i: -predicted[i])
@@ -755,6 +790,25 @@ class ProcedureMatcher:
         span = self._span(pool.words, self.variant_keys[pool.variants[named]]) if named is not None else None
         coverage = (float(pool.name_cov[top]), float(pool.question_cov[top]))
         return Match(candidates, best, span, pool.content_words, coverage)
+
+    def _says_rarest(self, pool: Pool, i: int) -> bool:
+        """The question says a rarest word or pair of the matched name or alias, or most of it:
+        "trợ cấp thất nghiệp" leaves out what makes "ủy quyền lĩnh thay … trợ cấp thất nghiệp"
+        that procedure and no other."""
+        if pool.name_cov[i] >= CORE_COVERED:
+            return True
+        row = self.matrix.getrow(int(pool.variants[i]))
+        if not row.nnz:
+            return True
+        rarest = row.indices[row.data >= row.data.max() - 1e-9]
+        if not any(int(f) in pool.question.said for f in rarest):
+            return False
+        # and what the name opens with, unless many names open so ("ủy quyền lĩnh thay …")
+        words = self.variant_keys[int(pool.variants[i])].split()
+        opening = f"{words[0]} {words[1]}" if len(words) > 2 else ""
+        if not opening or opening not in self.vocab or opening in self.openings:
+            return True
+        return self.vocab[opening] in pool.question.said
 
     def pool(
         self, key: str, exclude: frozenset[int] = frozenset(), size: int = POOL, only: frozenset[int] | None = None
@@ -807,7 +861,11 @@ class ProcedureMatcher:
         # unexplained, so a variant whose extra words the question does say outranks the plain name.
         shared = overlap
         missing = self.row_weight[hit] - shared
-        unexplained = np.maximum(q_weight - own_overlap, 0.0)
+        # words of the question another name or alias of the same procedure has are explained
+        # by it ("mới mua xe máy, đăng ký biển số": "đăng ký xe máy" and "cấp biển số xe")
+        by_procedure = self._overlap(sorted(own), self._procedure_columns)[self.variant_owner[hit]]
+        explained = np.maximum(own_overlap, UNION_SHARE * by_procedure)
+        unexplained = np.maximum(q_weight - explained, 0.0)
         score = shared / (shared + NAME_WEIGHT * missing + (1 - NAME_WEIGHT) * unexplained) - self.derived[hit]
         # Citizens at a ward mean the domestic procedure unless they say otherwise; when they do
         # ("lấy chồng Hàn Quốc"), the foreign-element variant is what they mean.
@@ -821,7 +879,7 @@ class ProcedureMatcher:
         action_conflict = np.zeros(len(hit))
         if asked_actions:
             asked_bits = sum(1 << self.action_bit[a] for a in asked_actions)
-            names = self.action_bits[self.variant_owner[hit]]
+            names = self.said_actions[self.variant_owner[hit]]
             action_conflict = ((names != 0) & ((names & asked_bits) == 0)).astype(float)
             score = score - ACTION_CONFLICT * action_conflict
         else:
