@@ -83,6 +83,11 @@ CHOICE_MIN = 0.3
 CHOICE_MARGIN = 0.05
 """...and this much better than the next option."""
 
+DOUBTFUL_CHAT = 0.6
+"""An out-of-scope guess less sure than this, in a conversation about a procedure..."""
+RUNNER_UP = 0.3
+"""...whose runner-up is an aspect at least this likely, is a follow-up asking that aspect."""
+
 CONVERSATION_INTENTS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "ask_human", "ask_office_hours"})
 _STATEMENT_INTENTS = frozenset({OUT_OF_SCOPE, "affirm", "deny"})
 """What a detail told as a statement is often classified as ("chồng em người Hàn", "không,
@@ -181,6 +186,11 @@ class DialoguePolicy:
                     return found
                 if found.move is Move.KEEP and self._about(r, state.procedure):
                     return found
+                # "vay tinh phi the nao" (= vậy tính phí thế nào) read as out of scope, barely,
+                # with an aspect close behind: a follow-up about the current procedure.
+                aspect = self._runner_up_aspect(r)
+                if found.move is Move.KEEP and aspect is not None:
+                    return Decision(Move.KEEP, aspect, state.procedure)
             elif named is not None and marker:
                 return self._fresh(r, state, named, marker)
         return Decision(Move.CHAT, r.intent)
@@ -194,6 +204,15 @@ class DialoguePolicy:
         name_share, turn_share = r.coverage
         enough = name_share + turn_share >= NAMED_SHARES and min(name_share, turn_share) >= NAMED_FLOOR
         return r.named if enough else None
+
+    def _runner_up_aspect(self, r: NluResult) -> str | None:
+        """The aspect an unsure out-of-scope guess nearly was, if it nearly was one."""
+        if r.intent != OUT_OF_SCOPE or r.confidence >= DOUBTFUL_CHAT:
+            return None
+        for intent, p in r.intent_ranking[1:2]:
+            if intent in ASPECT_INTENTS and p >= RUNNER_UP:
+                return intent
+        return None
 
     def _reads_as_switch(self, switch: Switch, r: NluResult) -> bool:
         """An unaccented leading "con" is "còn" when what follows is only a procedure's name."""

@@ -7,8 +7,8 @@ import json
 import logging
 import os
 import pickle
-import random
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,12 +46,13 @@ type without, and the formal registers are written with them."""
 
 
 def unaccented_copies(examples: Sequence[Example], seed: int = 17) -> list[Example]:
-    """Diacritic-free copies of part of the examples that have diacritics."""
-    rng = random.Random(seed)
+    """Diacritic-free copies of part of the examples that have diacritics. Which ones is decided
+    by each example's own text, so adding an example to the data changes no other's copy."""
     out = []
     for ex in examples:
         bare = strip_diacritics(ex.text)
-        if bare != ex.text and rng.random() < UNACCENTED_SHARE:
+        draw = zlib.crc32(f"{seed}:{ex.intent}:{ex.text}".encode()) / 2**32
+        if bare != ex.text and draw < UNACCENTED_SHARE:
             out.append(Example(bare, ex.intent))
     return out
 
