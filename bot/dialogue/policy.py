@@ -255,6 +255,15 @@ class DialoguePolicy:
         ("giấy khai sinh" is what birth registration gives); not a move to that procedure."""
         return not marker and r.intent in PAPER_INTENTS and self.vocabulary.mentions_paper(r.words, r.key)
 
+    def _names_own_result(self, named: Candidate, current: str, marker: bool) -> bool:
+        """ "Bao lâu thì lấy được trích lục khai tử" while registering a death: the name matched
+        ("trích lục khai tử" of "Cấp bản sao Trích lục hộ tịch") says only what the current
+        procedure itself is and gives, so the turn asks about the current one."""
+        if marker:
+            return False
+        said = self.matcher.phrases(named.matched)
+        return bool(said) and said <= self.record_phrases(current).own
+
     def _says_something(self, r: NluResult) -> bool:
         """The turn has words of its own beyond question words and politeness: with no procedure
         in context and none recognised, it names one the catalog lacks."""
@@ -325,7 +334,12 @@ class DialoguePolicy:
             # chữa, cải tạo"): a detail of the same question, so the aspect stays. Of the family,
             # the member that fits best wins ("người Trung Quốc ở vùng biên giới": the border one).
             return Decision(Move.REFINE, self._aspect(r, state.aspect, carry=True), sibling)
-        if named is not None and named.code != current and not self._names_a_paper(r, marker):
+        if (
+            named is not None
+            and named.code != current
+            and not self._names_a_paper(r, marker)
+            and not self._names_own_result(named, current, marker)
+        ):
             other = fits[named.code]
             kin_score = max(here.score, closeness(sibling) if sibling else 0.0)
             kin_explained = max(here.explained, fits[sibling].explained if sibling else 0.0)

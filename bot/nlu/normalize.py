@@ -99,9 +99,17 @@ class Normalizer:
         text = _CONTROL.sub(" ", text)
         text = _TAGS.sub(" ", text)
         words = []
-        for word in _WORD.findall(text.lower()):
-            word = word.strip("_")
-            if not word:
+        tokens = [w for w in (t.strip("_") for t in _WORD.findall(text.lower())) if w]
+        skip = False
+        for i, word in enumerate(tokens):
+            if skip:
+                skip = False
+                continue
+            # two tokens first: "bn trai" is "bạn trai", though a lone "bn" is "bao nhiêu"
+            pair = f"{word} {tokens[i + 1]}" if i + 1 < len(tokens) else ""
+            if pair in self.abbreviations:
+                words.append(self.abbreviations[pair])
+                skip = True
                 continue
             if word not in self.abbreviations:
                 word = _collapse_stretch(word)
