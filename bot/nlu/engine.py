@@ -132,7 +132,8 @@ class NluEngine:
             # A doubtful "out of scope" loses to the aspects together: long questions about
             # unfamiliar procedures spread their probability over several aspects.
             aspects = [(i, p) for i, p in ranking if i in ASPECT_INTENTS]
-            if aspects and (named or sum(p for _, p in aspects) > confidence):
+            # (not for words that name nothing at all: "qqqq wwww eeee")
+            if aspects and match.candidates and (named or sum(p for _, p in aspects) > confidence):
                 intent, confidence = aspects[0]
         elif confidence < self.threshold and not named:
             intent = OUT_OF_SCOPE
