@@ -282,9 +282,11 @@ class Assistant:
 
     def maintain(self) -> None:
         """For a long-running process, every `MAINTAIN_SECONDS`: close connections to a SQLite
-        file that was deleted or replaced, write the messages kept while the database was away."""
+        file that was deleted or replaced, write the messages kept while the database was away,
+        and checkpoint the write-ahead log (so that no message's commit has to)."""
         self.db.ensure_current()
         self.pending.flush()
+        self.db.checkpoint()
 
     @contextmanager
     def maintained(self, interval: float = MAINTAIN_SECONDS) -> Iterator[None]:
@@ -299,12 +301,14 @@ class Assistant:
                     log.exception("database upkeep failed")
 
         thread = threading.Thread(target=loop, name="db-upkeep", daemon=True)
+        self.db.defer_checkpoints()
         thread.start()
         try:
             yield
         finally:
             stop.set()
             thread.join(timeout=5)
+            self.db.defer_checkpoints(False)
             self.pending.flush()  # a last try before the process ends
             for kept in self.pending.drain():
                 log.error(
