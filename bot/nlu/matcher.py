@@ -210,13 +210,21 @@ def load_actions(path: Path = ACTIONS) -> dict[str, tuple[str, ...]]:
     }
 
 
-def actions_in(key: str, actions: dict[str, tuple[str, ...]]) -> set[str]:
+def action_phrases(actions: dict[str, tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
+    """(action, phrase) pairs, longest phrase first: the order `actions_in` reads them in."""
+    return tuple(sorted(((a, p) for a, ps in actions.items() for p in ps), key=lambda ap: -len(ap[1])))
+
+
+def actions_in(
+    key: str, actions: dict[str, tuple[str, ...]], ordered: tuple[tuple[str, str], ...] | None = None
+) -> set[str]:
     """The actions a folded text says; a longer phrase hides the shorter ones inside it
-    ("đăng ký lại" is not also "làm lại")."""
+    ("đăng ký lại" is not also "làm lại"). `ordered` is `action_phrases(actions)`, when the
+    caller keeps it."""
     padded = f" {key} "
     found: set[str] = set()
     spans: list[tuple[int, int]] = []
-    for action, phrase in sorted(((a, p) for a, ps in actions.items() for p in ps), key=lambda ap: -len(ap[1])):
+    for action, phrase in action_phrases(actions) if ordered is None else ordered:
         start = padded.find(f" {phrase} ")
         while start != -1:
             end = start + len(phrase) + 1
@@ -537,6 +545,7 @@ class ProcedureMatcher:
         )
         owner_keys = [normalize(e.name).key for e in entries]
         self.actions = load_actions()
+        self._action_phrases = action_phrases(self.actions)
         # each procedure's actions as bits, so a question's conflicts are one vector operation
         self.action_bit = {a: i for i, a in enumerate(sorted(self.actions))}
         starts = [" ".join(_strip_prefix(k).split()[:ACTION_WORDS]) for k in owner_keys]
@@ -894,7 +903,7 @@ class ProcedureMatcher:
         said_foreign = any(f in self.vocab and self.vocab[f] in said_ids for f in _FOREIGN)
         score = score + (FOREIGN_BONUS if said_foreign else -FOREIGN_PENALTY) * self.foreign[hit]
         # an action asked for ("cấp lại", or "bị mất" that stands for it) that the name does not do
-        asked_actions = actions_in(key, self.actions)
+        asked_actions = actions_in(key, self.actions, self._action_phrases)
         for _variant, _said_term, term_actions in synonyms:
             asked_actions |= term_actions
         action_conflict = np.zeros(len(hit))
