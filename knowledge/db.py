@@ -291,6 +291,8 @@ class Database:
         or writers (a passive checkpoint: what cannot be copied now is copied next time)."""
         if self._file is None or not self._deferred or self._opened is None:
             return
+        if file_id(self._file) != self._opened:
+            return  # deleted or replaced: a message's write (or `ensure_current`) deals with it
         try:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
