@@ -437,7 +437,7 @@ REPRESENTATION_PHRASES = (
 )
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def vague_heading(name: str) -> tuple[str, str] | None:
     """ "Một số giấy tờ khác: a) Xe cải tạo…" -> ("Một số giấy tờ khác", "a) Xe cải tạo…");
     "Giấy tờ của xe: Chứng nhận nguồn gốc xe; …" -> ("Giấy tờ của xe", "Chứng nhận…"); None
@@ -971,7 +971,7 @@ def stated_time(texts: Sequence[str]) -> StatedTime | None:
     return None
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def _stated_in(text: str) -> StatedTime | None:
     """`stated_time` of one text (answers read the same records' texts again and again)."""
     flat = " ".join(text.split())

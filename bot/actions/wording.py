@@ -17,7 +17,7 @@ LABEL_LIMIT = 48
 TITLE_LIMIT = 60
 """A procedure's name in a heading ("Hồ sơ … gồm:"); longer official names are shortened."""
 
-RECORD_TEXTS = 4096
+RECORD_TEXTS = 2048
 """Short forms kept per function: they are read from the records' own texts, and the same
 procedures are asked about again and again."""
 

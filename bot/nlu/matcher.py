@@ -306,6 +306,10 @@ FORK_PENALTY = 0.1
 """A name that forks from the question (see `forks`) scores this much less."""
 
 
+FORK_NAMES_KEPT = 1000
+"""Variants whose words the fork check keeps (about 3 KB each: a worker's memory is counted);
+the first ones questions meet are kept, others are read again for each question."""
+
 FORK_SKIP = frozenset(
     ["voi", "cua", "cho", "ve", "tai", "theo", "trong", "khi", "co", "tu", "va", "hoac", "do", "de", "bang", "vi"]
 )
@@ -361,12 +365,12 @@ class _ForkName:
     """What `forks` reads of one variant's name, kept with the matcher: its words, where each
     stands, and the next content word after each position (filled as questions need them)."""
 
-    __slots__ = ("after", "positions", "word_set", "words")
+    __slots__ = ("after", "positions", "words")
 
     def __init__(self, key: str) -> None:
         self.words = key.split()
-        self.word_set = frozenset(self.words)
         self.positions: dict[str, list[int]] = {}
+        """Where each word stands (its keys are the name's words)."""
         for j, w in enumerate(self.words):
             self.positions.setdefault(w, []).append(j)
         self.after: dict[int, str | None] = {}
@@ -744,7 +748,9 @@ class ProcedureMatcher:
         words once per matcher and the question's once per pool (`runs`, `nexts`)."""
         name = self._fork_names.get(variant)
         if name is None:
-            name = self._fork_names[variant] = _ForkName(self.variant_keys[variant])
+            name = _ForkName(self.variant_keys[variant])
+            if len(self._fork_names) < FORK_NAMES_KEPT:
+                self._fork_names[variant] = name
         length, qi, nj = _longest_run(question, name.words, name.positions)
         if length < FORK_RUN or qi >= len(question) or nj >= len(name.words):
             return 0.0
@@ -758,7 +764,7 @@ class ProcedureMatcher:
         if nj not in name.after:
             name.after[nj] = _next_content(name.words[nj:], self.stop)
         q_next, n_next = nexts[qi], name.after[nj]
-        if q_next is None or n_next is None or q_next in name.word_set or n_next in question or n_next in said:
+        if q_next is None or n_next is None or q_next in name.positions or n_next in question or n_next in said:
             return 0.0
         return 1.0
 
