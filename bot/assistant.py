@@ -143,14 +143,17 @@ class Assistant:
     def warm_up(self, procedures: int = 100) -> None:
         """For a long-running process (web worker, Telegram bot), before the first citizen waits:
         load the word segmenter and the classifier's analyzers, read the most asked procedures
-        (by staff popularity) into memory, then keep the garbage collector from walking all of
-        that again (a full collection over it takes over 100 ms, a stall every citizen feels)."""
+        (by staff popularity) and the name phrases of their records into memory, then keep the
+        garbage collector from walking all of that again (a full collection over it takes over
+        100 ms, a stall every citizen feels)."""
         if self._sender_key is None:  # read once, before a web server forks its workers
             self._sender_key = self.store.sender_key()
         snap = self.snapshot()
         snap.engine.parse_many(["làm giấy khai sinh cần gì", "le phi dang ky ket hon bao nhieu"])
         for code, _title in snap.most_asked[:procedures]:
             self.procedure(code)
+            # 5-20 ms each on first use: the first follow-up about the procedure would wait for it
+            snap.policy.record_phrases(code)
         gc.collect()
         gc.freeze()
 
@@ -282,9 +285,11 @@ class Assistant:
 
     def maintain(self) -> None:
         """For a long-running process, every `MAINTAIN_SECONDS`: close connections to a SQLite
-        file that was deleted or replaced, write the messages kept while the database was away."""
+        file that was deleted or replaced, write the messages kept while the database was away,
+        and checkpoint the write-ahead log (so that no message's commit has to)."""
         self.db.ensure_current()
         self.pending.flush()
+        self.db.checkpoint()
 
     @contextmanager
     def maintained(self, interval: float = MAINTAIN_SECONDS) -> Iterator[None]:
@@ -299,12 +304,14 @@ class Assistant:
                     log.exception("database upkeep failed")
 
         thread = threading.Thread(target=loop, name="db-upkeep", daemon=True)
+        self.db.defer_checkpoints()
         thread.start()
         try:
             yield
         finally:
             stop.set()
             thread.join(timeout=5)
+            self.db.defer_checkpoints(False)
             self.pending.flush()  # a last try before the process ends
             for kept in self.pending.drain():
                 log.error(

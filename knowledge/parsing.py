@@ -437,6 +437,7 @@ REPRESENTATION_PHRASES = (
 )
 
 
+@lru_cache(maxsize=4096)
 def vague_heading(name: str) -> tuple[str, str] | None:
     """ "Một số giấy tờ khác: a) Xe cải tạo…" -> ("Một số giấy tờ khác", "a) Xe cải tạo…");
     "Giấy tờ của xe: Chứng nhận nguồn gốc xe; …" -> ("Giấy tờ của xe", "Chứng nhận…"); None
@@ -964,14 +965,23 @@ def stated_time(texts: Sequence[str]) -> StatedTime | None:
     nhận đủ hồ sơ hợp lệ") or the same day ("ngay trong ngày tiếp nhận"). A period counted
     from anything else (the birth of a child, a request for verification) is no processing time."""
     for text in texts:
-        flat = " ".join((text or "").split())
-        period = _PERIOD_RE.search(flat)
-        same_day = _SAME_DAY_RE.search(flat)
-        if period and (same_day is None or period.start() < same_day.start()):
-            words = period.group(0)
-            return StatedTime(float(int(period.group("n"))), period.group("unit").lower(), words)
-        if same_day:
-            return StatedTime(None, "", same_day.group(0).strip())
+        found = _stated_in(text or "")
+        if found is not None:
+            return found
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _stated_in(text: str) -> StatedTime | None:
+    """`stated_time` of one text (answers read the same records' texts again and again)."""
+    flat = " ".join(text.split())
+    period = _PERIOD_RE.search(flat)
+    same_day = _SAME_DAY_RE.search(flat)
+    if period and (same_day is None or period.start() < same_day.start()):
+        words = period.group(0)
+        return StatedTime(float(int(period.group("n"))), period.group("unit").lower(), words)
+    if same_day:
+        return StatedTime(None, "", same_day.group(0).strip())
     return None
 
 

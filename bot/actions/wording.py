@@ -5,6 +5,7 @@ never a paraphrase: nothing appears that the record does not say."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from knowledge.parsing import vague_heading
 from knowledge.text import fold
@@ -15,6 +16,10 @@ LABEL_LIMIT = 48
 """A case label ("ủy quyền", "trẻ em bị bỏ rơi") is cut at a word break past this."""
 TITLE_LIMIT = 60
 """A procedure's name in a heading ("Hồ sơ … gồm:"); longer official names are shortened."""
+
+RECORD_TEXTS = 2048
+"""Short forms kept per function: they are read from the records' own texts, and the same
+procedures are asked about again and again."""
 
 TITLE_SLACK = 12
 """A name this little longer than TITLE_LIMIT is kept whole rather than cut near its end."""
@@ -111,6 +116,7 @@ def cut_phrase(text: str, limit: int) -> str:
     return text if len(text) <= limit * CUT_SLACK else _cut(text, limit)
 
 
+@lru_cache(maxsize=RECORD_TEXTS)
 def first_phrase(name: str, limit: int = PHRASE_LIMIT) -> str:
     """ "Giấy chứng sinh; trường hợp không có…" -> "Giấy chứng sinh"; "Hộ chiếu/Thẻ căn cước
     …(sau đây gọi tắt là giấy tờ tùy thân)…" -> "Giấy tờ tùy thân (hộ chiếu, thẻ căn cước công
@@ -180,6 +186,7 @@ def paper_key(text: str) -> str:
     return fold(text.rstrip("…"))
 
 
+@lru_cache(maxsize=RECORD_TEXTS)
 def split_case(name: str) -> tuple[str | None, str]:
     """ "Trường hợp trẻ em bị bỏ rơi thì phải có biên bản…" -> ("trẻ em bị bỏ rơi", "biên bản…");
     (None, name) when the row does not open with its case."""
@@ -197,6 +204,7 @@ def split_case(name: str) -> tuple[str | None, str]:
     return case, paper
 
 
+@lru_cache(maxsize=RECORD_TEXTS)
 def case_label(condition: str, procedure: str = "", limit: int = LABEL_LIMIT) -> str:
     """ "trường hợp ủy quyền thực hiện việc đăng ký khai sinh" -> "ủy quyền"; "Đăng ký tạm trú
     theo danh sách" -> "theo danh sách" (the procedure's own name is left out)."""

@@ -39,7 +39,16 @@ def _starts(words: list[str], phrases: tuple[Phrase, ...]) -> Phrase | None:
 
 
 def _contains(words: list[str], phrases: tuple[Phrase, ...]) -> bool:
-    return any(tuple(words[i : i + len(p)]) == p for p in phrases for i in range(len(words) - len(p) + 1))
+    by_first: dict[str, list[Phrase]] = {}
+    for p in phrases:
+        if not p:
+            return True
+        by_first.setdefault(p[0], []).append(p)
+    for i, w in enumerate(words):
+        for p in by_first.get(w, ()):
+            if tuple(words[i : i + len(p)]) == p:
+                return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,7 +164,10 @@ class QuestionWords:
     def objects(self, words: list[str]) -> list[bool]:
         """True at each position after a copy marker: the paper to be copied."""
         out = [False] * len(words)
+        firsts = {marker[0] for marker in self.copy_of}
         for i in range(len(words)):
+            if words[i] not in firsts:
+                continue
             for marker in self.copy_of:
                 if tuple(words[i : i + len(marker)]) == marker:
                     for j in range(i + len(marker), len(words)):
@@ -227,13 +230,21 @@ def lexicon() -> frozenset[str]:
     return frozenset(fold(text).split())
 
 
-def actions_in(key: str, actions: dict[str, tuple[str, ...]]) -> set[str]:
+def action_phrases(actions: dict[str, tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
+    """(action, phrase) pairs, longest phrase first: the order `actions_in` reads them in."""
+    return tuple(sorted(((a, p) for a, ps in actions.items() for p in ps), key=lambda ap: -len(ap[1])))
+
+
+def actions_in(
+    key: str, actions: dict[str, tuple[str, ...]], ordered: tuple[tuple[str, str], ...] | None = None
+) -> set[str]:
     """The actions a folded text says; a longer phrase hides the shorter ones inside it
-    ("đăng ký lại" is not also "làm lại")."""
+    ("đăng ký lại" is not also "làm lại"). `ordered` is `action_phrases(actions)`, when the
+    caller keeps it."""
     padded = f" {key} "
     found: set[str] = set()
     spans: list[tuple[int, int]] = []
-    for action, phrase in sorted(((a, p) for a, ps in actions.items() for p in ps), key=lambda ap: -len(ap[1])):
+    for action, phrase in action_phrases(actions) if ordered is None else ordered:
         start = padded.find(f" {phrase} ")
         while start != -1:
             end = start + len(phrase) + 1
@@ -315,6 +326,10 @@ FORK_PENALTY = 0.1
 """A name that forks from the question (see `forks`) scores this much less."""
 
 
+FORK_NAMES_KEPT = 1000
+"""Variants whose words the fork check keeps (about 3 KB each: a worker's memory is counted);
+the first ones questions meet are kept, others are read again for each question."""
+
 FORK_SKIP = frozenset(
     ["voi", "cua", "cho", "ve", "tai", "theo", "trong", "khi", "co", "tu", "va", "hoac", "do", "de", "bang", "vi"]
 )
@@ -329,31 +344,56 @@ def forks(question: list[str], name: list[str], stop: QuestionWords, said: froze
     positions: dict[str, list[int]] = {}
     for j, w in enumerate(name):
         positions.setdefault(w, []).append(j)
-    best = (0, 0, 0)  # length, end in question, end in name
-    for i, w in enumerate(question):
-        for j in positions.get(w, ()):
-            k = 0
-            while i + k < len(question) and j + k < len(name) and question[i + k] == name[j + k]:
-                k += 1
-            if k > best[0]:
-                best = (k, i + k, j + k)
-    length, qi, nj = best
+    length, qi, nj = _longest_run(question, name, positions)
     if length < FORK_RUN or qi >= len(question) or nj >= len(name):
         return 0.0
     run = question[qi - length : qi]
     if sum(1 for s in stop.mask(run) if not s) < FORK_RUN:
         return 0.0
-
-    def next_content(words: list[str]) -> str | None:
-        for w, is_stop in zip(words, stop.mask(words), strict=True):
-            if not is_stop and w not in FORK_SKIP and not w.isdigit():
-                return w
-        return None
-
-    q_next, n_next = next_content(question[qi:]), next_content(name[nj:])
+    q_next, n_next = _next_content(question[qi:], stop), _next_content(name[nj:], stop)
     if q_next is None or n_next is None or q_next in name or n_next in question or n_next in said:
         return 0.0
     return 1.0
+
+
+def _longest_run(question: list[str], name: list[str], positions: dict[str, list[int]]) -> tuple[int, int, int]:
+    """(length, end in question, end in name) of the first longest run of words both share;
+    `positions` holds where each word of `name` stands."""
+    best = (0, 0, 0)
+    nq, nn = len(question), len(name)
+    for i, w in enumerate(question):
+        for j in positions.get(w, ()):
+            if i and j and question[i - 1] == name[j - 1]:
+                continue  # inside a run that started earlier and is longer by one
+            k = 1
+            while i + k < nq and j + k < nn and question[i + k] == name[j + k]:
+                k += 1
+            if k > best[0]:
+                best = (k, i + k, j + k)
+    return best
+
+
+def _next_content(words: list[str], stop: QuestionWords) -> str | None:
+    """The first content word of `words` (question words, FORK_SKIP and numbers passed over)."""
+    for w, is_stop in zip(words, stop.mask(words), strict=True):
+        if not is_stop and w not in FORK_SKIP and not w.isdigit():
+            return w
+    return None
+
+
+class _ForkName:
+    """What `forks` reads of one variant's name, kept with the matcher: its words, where each
+    stands, and the next content word after each position (filled as questions need them)."""
+
+    __slots__ = ("after", "positions", "words")
+
+    def __init__(self, key: str) -> None:
+        self.words = key.split()
+        self.positions: dict[str, list[int]] = {}
+        """Where each word stands (its keys are the name's words)."""
+        for j, w in enumerate(self.words):
+            self.positions.setdefault(w, []).append(j)
+        self.after: dict[int, str | None] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,6 +569,7 @@ class ProcedureMatcher:
         )
         owner_keys = [normalize(e.name).key for e in entries]
         self.actions = load_actions()
+        self._action_phrases = action_phrases(self.actions)
         # each procedure's actions as bits, so a question's conflicts are one vector operation
         self.action_bit = {a: i for i, a in enumerate(sorted(self.actions))}
         starts = [" ".join(_strip_prefix(k).split()[:ACTION_WORDS]) for k in owner_keys]
@@ -660,6 +701,23 @@ class ProcedureMatcher:
         self.popularity = np.array([min(max(e.popularity, 0), 100) / 100 for e in self.entries])
         self.reranker = reranker
         self._fixes: dict[str, str] = {}
+        # What each synonym and age condition adds to a question, read once: a question is
+        # checked only against the synonyms that start with one of its words.
+        self._synonyms_by_first: dict[str, list[tuple[str, frozenset[int], frozenset[str]]]] = {}
+        self._synonyms_always: list[tuple[str, frozenset[int], frozenset[str]]] = []
+        for variant, term in self.synonyms:
+            said = frozenset(self.vocab[f] for f in self._features(term.split()) if f in self.vocab)
+            entry = (variant, said, frozenset(actions_in(term, self.actions)))
+            opening = variant.split()
+            if opening:
+                self._synonyms_by_first.setdefault(opening[0], []).append(entry)
+            else:
+                self._synonyms_always.append(entry)
+        self._age_features = [
+            frozenset(self.vocab[f] for f in self._features(phrase.split()) if f in self.vocab)
+            for phrase, _low, _high in self.ages
+        ]
+        self._fork_names: dict[int, _ForkName] = {}
         self._prior = np.array(
             [WARD_PRIOR * e.ward_level + POPULARITY_PRIOR * min(max(e.popularity, 0), 100) / 100 for e in self.entries]
         )
@@ -706,10 +764,44 @@ class ProcedureMatcher:
         columns = self._columns if columns is None else columns
         if not feats:
             return np.zeros(columns.shape[0])
-        starts, ends = columns.indptr[feats], columns.indptr[np.asarray(feats) + 1]
-        rows = np.concatenate([columns.indices[a:b] for a, b in zip(starts, ends, strict=True)])
-        weights = np.concatenate([columns.data[a:b] for a, b in zip(starts, ends, strict=True)])
-        return np.bincount(rows, weights=weights, minlength=columns.shape[0])
+        cols = np.asarray(feats)
+        starts, ends = columns.indptr[cols], columns.indptr[cols + 1]
+        lengths = ends - starts
+        # the columns' entries one after the other, in the order of `feats`
+        at = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+        return np.bincount(columns.indices[at], weights=columns.data[at], minlength=columns.shape[0])
+
+    def _forks(
+        self,
+        question: list[str],
+        variant: int,
+        said: frozenset[str],
+        runs: dict[tuple[int, int], int],
+        nexts: dict[int, str | None],
+    ) -> float:
+        """`forks(question, <the variant's words>, self.stop, said)`, reading the variant's
+        words once per matcher and the question's once per pool (`runs`, `nexts`)."""
+        name = self._fork_names.get(variant)
+        if name is None:
+            name = _ForkName(self.variant_keys[variant])
+            if len(self._fork_names) < FORK_NAMES_KEPT:
+                self._fork_names[variant] = name
+        length, qi, nj = _longest_run(question, name.words, name.positions)
+        if length < FORK_RUN or qi >= len(question) or nj >= len(name.words):
+            return 0.0
+        content = runs.get((qi - length, qi))
+        if content is None:
+            content = runs[(qi - length, qi)] = sum(1 for s in self.stop.mask(question[qi - length : qi]) if not s)
+        if content < FORK_RUN:
+            return 0.0
+        if qi not in nexts:
+            nexts[qi] = _next_content(question[qi:], self.stop)
+        if nj not in name.after:
+            name.after[nj] = _next_content(name.words[nj:], self.stop)
+        q_next, n_next = nexts[qi], name.after[nj]
+        if q_next is None or n_next is None or q_next in name.positions or n_next in question or n_next in said:
+            return 0.0
+        return 1.0
 
     def says_core(self, key: str, variant: str, heads: frozenset[str] = frozenset()) -> bool:
         """The question says the rarest word or word pair of a name or alias (`Candidate.matched`),
@@ -828,15 +920,17 @@ class ProcedureMatcher:
         own = {self.vocab[f] for f in self._features(named) if f in self.vocab}
         # Official terms behind everyday words count when a name has them, but are never
         # held against a name as words the question said and the name left unexplained.
+        synonyms = [
+            entry for w in set(raw) for entry in self._synonyms_by_first.get(w, ()) if f" {entry[0]} " in padded
+        ] + [entry for entry in self._synonyms_always if f" {entry[0]} " in padded]
         extra: set[int] = set()
-        for variant, term in self.synonyms:
-            if f" {variant} " in padded:
-                extra |= {self.vocab[f] for f in self._features(term.split()) if f in self.vocab}
+        for _variant, said_term, _actions in synonyms:
+            extra |= said_term
         ages = asked_ages(key)
         for age in ages:
-            for phrase, low, high in self.ages:
+            for (_phrase, low, high), said_age in zip(self.ages, self._age_features, strict=True):
                 if low <= age <= high:
-                    extra |= {self.vocab[f] for f in self._features(phrase.split()) if f in self.vocab}
+                    extra |= said_age
         feats = sorted(own | extra)
         corrected = sum(1 for a, b in zip(raw, words, strict=True) if a != b)
         context = _Question(
@@ -869,13 +963,13 @@ class ProcedureMatcher:
         score = shared / (shared + NAME_WEIGHT * missing + (1 - NAME_WEIGHT) * unexplained) - self.derived[hit]
         # Citizens at a ward mean the domestic procedure unless they say otherwise; when they do
         # ("lấy chồng Hàn Quốc"), the foreign-element variant is what they mean.
-        said_foreign = any(f in self.vocab and self.vocab[f] in own | extra for f in _FOREIGN)
+        said_ids = own | extra
+        said_foreign = any(f in self.vocab and self.vocab[f] in said_ids for f in _FOREIGN)
         score = score + (FOREIGN_BONUS if said_foreign else -FOREIGN_PENALTY) * self.foreign[hit]
         # an action asked for ("cấp lại", or "bị mất" that stands for it) that the name does not do
-        asked_actions = actions_in(key, self.actions)
-        for variant, term in self.synonyms:
-            if f" {variant} " in padded:
-                asked_actions |= actions_in(term, self.actions)
+        asked_actions = actions_in(key, self.actions, self._action_phrases)
+        for _variant, _said_term, term_actions in synonyms:
+            asked_actions |= term_actions
         action_conflict = np.zeros(len(hit))
         if asked_actions:
             asked_bits = sum(1 << self.action_bit[a] for a in asked_actions)
@@ -923,8 +1017,10 @@ class ProcedureMatcher:
         chosen = best_idx[np.argsort(-totals, kind="stable")[:size]]
         # a name that goes on differently from the question after what they share ("chứng chỉ
         # hành nghề đấu giá" for "chứng chỉ hành nghề khám bệnh") names another procedure
-        said_words = frozenset(f for f in (self.feature_names[i] for i in own | extra) if " " not in f)
-        forked = np.array([forks(words, self.variant_keys[int(hit[c])].split(), self.stop, said_words) for c in chosen])
+        said_words = frozenset(f for f in (self.feature_names[i] for i in said_ids) if " " not in f)
+        runs: dict[tuple[int, int], int] = {}
+        nexts: dict[int, str | None] = {}
+        forked = np.array([self._forks(words, int(hit[c]), said_words, runs, nexts) for c in chosen])
         if forked.any():
             score = score.copy()
             score[chosen] -= FORK_PENALTY * forked
