@@ -700,6 +700,7 @@ class ProcedureMatcher:
         self.ward = np.array([1.0 if e.ward_level else 0.0 for e in self.entries])
         self.popularity = np.array([min(max(e.popularity, 0), 100) / 100 for e in self.entries])
         self.reranker = reranker
+        self.lexicon = lexicon()  # read before workers fork, so they share it
         self._fixes: dict[str, str] = {}
         # What each synonym and age condition adds to a question, read once: a question is
         # checked only against the synonyms that start with one of its words.
@@ -734,7 +735,7 @@ class ProcedureMatcher:
         """Replace unknown syllables by the nearest known one, one edit (or swap) away."""
         out = []
         for w in words:
-            if w in self.vocab or w in self.stop.single or len(w) < 3 or not w.isalpha() or w in lexicon():
+            if w in self.vocab or w in self.stop.single or len(w) < 3 or not w.isalpha() or w in self.lexicon:
                 out.append(w)
                 continue
             fixed = self._fixes.get(w)
