@@ -890,10 +890,12 @@ class ProcedureMatcher:
         that procedure and no other."""
         if pool.name_cov[i] >= CORE_COVERED:
             return True
-        row = self.matrix.getrow(int(pool.variants[i]))
-        if not row.nnz:
+        v = int(pool.variants[i])
+        start, end = self.matrix.indptr[v], self.matrix.indptr[v + 1]
+        if start == end:
             return True
-        rarest = row.indices[row.data >= row.data.max() - 1e-9]
+        data = self.matrix.data[start:end]
+        rarest = self.matrix.indices[start:end][data >= data.max() - 1e-9]
         if not any(int(f) in pool.question.said for f in rarest):
             return False
         # and what the name opens with, unless many names open so ("ủy quyền lĩnh thay …")
