@@ -36,6 +36,13 @@ CONFIDENCE_THRESHOLD = 0.2
 """Below this probability the message is out of scope, whatever the classifier's best guess."""
 OUT_OF_SCOPE_DOUBT = 0.4
 """An out-of-scope guess less sure than this gives way to the aspects when they weigh more."""
+REPLY_INTENTS = frozenset({"affirm", "deny"})
+QUESTION_MARKERS = frozenset({"nao", "gi", "sao", "ai", "dau"})
+"""Folded words that make a message a question: "nội dung nào phải công khai?" is not a "phải"
+(yes), "giấy tờ gì không cần?" not a "không" (no)."""
+REPLY_WORDS = 4
+"""A reply ("phải rồi", "không sao đâu") is short; a question marker in a longer message makes
+it a question."""
 PROCEDURE_TOKEN = "thutuc"
 """Stands in for the procedure's name while classifying, so names do not sway the intent."""
 
@@ -124,8 +131,11 @@ class NluEngine:
     def _result(self, text: str, norm: Normalized, match: Match, ranking: list[tuple[str, float]] | None) -> NluResult:
         if not ranking:  # nothing but spaces, emoji or symbols
             return NluResult(text=text, intent=OUT_OF_SCOPE, confidence=1.0, procedure=None, words=norm.text)
-        intent, confidence = ranking[0]
         named = match.best is not None
+        words = norm.key.split()
+        if ranking[0][0] in REPLY_INTENTS and len(words) >= REPLY_WORDS and QUESTION_MARKERS.intersection(words):
+            ranking = [(i, p) for i, p in ranking if i not in REPLY_INTENTS] or ranking
+        intent, confidence = ranking[0]
         if OUT_OF_SCOPE not in self.classifier.labels:
             pass  # data of another domain: its own intents, none invented
         elif intent == OUT_OF_SCOPE and confidence < OUT_OF_SCOPE_DOUBT:

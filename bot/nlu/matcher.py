@@ -45,6 +45,9 @@ AGE_CONFLICT = 0.3
 ACTION_CONFLICT = 0.15
 """A name whose action ("cấp mới") the question does not ask for while asking another
 ("cấp lại") scores this much less."""
+ACTION_MISSING = 0.05
+"""A name that says no action scores this much less for a question asking for one that is not
+a first issue."""
 ACTION_UNSAID = 0.05
 """A name that does something to an existing paper ("Gia hạn …") scores this much less for a
 question that asks for no action."""
@@ -858,7 +861,7 @@ class ProcedureMatcher:
             order = list(range(len(pool.owners)))  # already by hand-tuned total
             probs = [None] * len(order)
             top = order[0]
-            sure = (pool.scores[top] >= ABSTAIN_BELOW and self._says_rarest(pool, top)) or bool(pool.verbatim_long[top])
+            sure = self._sure(pool, top)
         else:
             predicted = self.reranker.predict(pool.features())
             order = sorted(range(len(predicted)), key=lambda i: -predicted[i])
@@ -883,6 +886,11 @@ class ProcedureMatcher:
         span = self._span(pool.words, self.variant_keys[pool.variants[named]]) if named is not None else None
         coverage = (float(pool.name_cov[top]), float(pool.question_cov[top]))
         return Match(candidates, best, span, pool.content_words, coverage)
+
+    def _sure(self, pool: Pool, i: int) -> bool:
+        """The hand-tuned rule for answering: a high score and the name's rarest word said, or a
+        long name written word for word."""
+        return (pool.scores[i] >= ABSTAIN_BELOW and self._says_rarest(pool, i)) or bool(pool.verbatim_long[i])
 
     def _says_rarest(self, pool: Pool, i: int) -> bool:
         """The question says a rarest word or pair of the matched name or alias, or most of it:
@@ -979,6 +987,10 @@ class ProcedureMatcher:
             names = self.said_actions[self.variant_owner[hit]]
             action_conflict = ((names != 0) & ((names & asked_bits) == 0)).astype(float)
             score = score - ACTION_CONFLICT * action_conflict
+            # a name that says no action at all is a first issue: "cấp lại giấy phép hoạt động
+            # bến thủy" is less "Công bố hoạt động bến thủy" than a sibling that reissues
+            if asked_actions - set(PLAIN_ACTIONS):
+                score = score - ACTION_MISSING * (names == 0)
         else:
             # a question that asks for no action means the plain procedure: a name or alias that
             # does something to an existing paper ("Gia hạn …", "Thu hồi …") scores a little less
