@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -272,6 +272,21 @@ def load_synonyms(path: Path = SYNONYMS) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs, key=lambda p: -len(p[0])))
 
 
+def name_opening(name: str, phrases: set[str], normalize: Callable[[str], str]) -> str:
+    """The words of an official name that say what it does: a list of actions before the paper
+    ("Cấp, cấp lại, điều chỉnh Giấy chứng nhận …") and the first ACTION_WORDS words after it."""
+    items = [normalize(part) for part in name.split(",")]
+    items[0] = _strip_prefix(items[0])
+    words: list[str] = []
+    for item in items:
+        if item in phrases or item == "cap":
+            words.append(item)
+            continue
+        words.extend(item.split()[:ACTION_WORDS])
+        break
+    return " ".join(words)
+
+
 def _strip_prefix(key: str) -> str:
     for prefix in _NAME_PREFIXES:
         if key.startswith(prefix):
@@ -432,6 +447,8 @@ class Pool:
     age_conflict: np.ndarray
     action_conflict: np.ndarray
     forked: np.ndarray
+    on_existing: bool = False
+    """The question asks for something done to a paper the citizen has ("cấp lại", "gia hạn")."""
 
     @classmethod
     def nothing(cls, question: _Question) -> Pool:
@@ -575,7 +592,8 @@ class ProcedureMatcher:
         self._action_phrases = action_phrases(self.actions)
         # each procedure's actions as bits, so a question's conflicts are one vector operation
         self.action_bit = {a: i for i, a in enumerate(sorted(self.actions))}
-        starts = [" ".join(_strip_prefix(k).split()[:ACTION_WORDS]) for k in owner_keys]
+        phrases = {phrase for _action, phrase in self._action_phrases}
+        starts = [name_opening(e.name, phrases, lambda t: normalize(t).key) for e in entries]
         self.action_bits = np.array(
             [sum(1 << self.action_bit[a] for a in actions_in(start, self.actions)) for start in starts], dtype=np.int64
         )
@@ -889,7 +907,11 @@ class ProcedureMatcher:
 
     def _sure(self, pool: Pool, i: int) -> bool:
         """The hand-tuned rule for answering: a high score and the name's rarest word said, or a
-        long name written word for word."""
+        long name written word for word; never a name that does another action to an existing
+        paper than the one asked ("mất giấy ANTT, xin cấp lại" is not "Cấp mới …": the catalog
+        lacks the reissue)."""
+        if pool.on_existing and pool.action_conflict[i]:
+            return False
         return (pool.scores[i] >= ABSTAIN_BELOW and self._says_rarest(pool, i)) or bool(pool.verbatim_long[i])
 
     def _says_rarest(self, pool: Pool, i: int) -> bool:
@@ -1061,6 +1083,7 @@ class ProcedureMatcher:
             age_conflict=conflict[chosen],
             action_conflict=action_conflict[chosen],
             forked=forked,
+            on_existing=bool(asked_actions - set(PLAIN_ACTIONS)),
         )
 
     def fits(self, key: str, codes: Sequence[str]) -> dict[str, Fit]:

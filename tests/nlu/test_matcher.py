@@ -156,3 +156,24 @@ def test_a_name_whose_distinct_part_is_unsaid_is_not_sure(matcher: ProcedureMatc
     """"trợ cấp thất nghiệp" is only part of "Ủy quyền lĩnh thay … trợ cấp thất nghiệp": the
     catalog lacks the procedure asked about, so the matcher abstains."""
     assert matcher.match(normalize("tro cap that nghiep nop online duoc k").key).best is None
+
+
+def test_the_catalog_lacking_the_action_asked_is_an_abstention(matcher: ProcedureMatcher) -> None:
+    """Only "Cấp mới" and "Cấp đổi" of this certificate are in the records: a reissue is a
+    procedure the catalog lacks, not the first issue."""
+    for text in ("xin cấp lại giấy chứng nhận đủ điều kiện về an ninh trật tự", "bi mat giay an ninh trat tu lam lai"):
+        assert matcher.match(normalize(text).key).best is None, text
+    # asking for the first issue still answers
+    best = matcher.match(normalize("xin cấp mới giấy chứng nhận đủ điều kiện về an ninh trật tự").key).best
+    assert best is not None and best.code in {"2.001478", "1.003171"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["gia hạn giấy phép hoạt động đo đạc và bản đồ", "cấp đổi giấy phép hoạt động đo đạc và bản đồ ở trung ương"],
+)
+def test_every_action_a_name_lists_is_its_own(matcher: ProcedureMatcher, text: str) -> None:
+    """"Cấp, bổ sung, gia hạn, cấp lại, cấp đổi giấy phép …" does each of those actions."""
+    pool = matcher.pool(normalize(text).key)
+    i = [matcher.entries[int(o)].code for o in pool.owners].index("1.000082")
+    assert pool.action_conflict[i] == 0.0
