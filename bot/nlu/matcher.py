@@ -53,6 +53,9 @@ ACTION_UNSAID = 0.05
 question that asks for no action."""
 PLAIN_ACTIONS = ("new",)
 """Actions that a question asking for none means: a first issue."""
+ACTION_STANDS_IN: dict[str, tuple[str, ...]] = {"extend": ("exchange", "reissue")}
+"""Actions the records may do where a citizen asks for another: a paper that is not extended is
+exchanged or issued again when it expires."""
 ACTION_WORDS = 4
 """A name's action is read from its first words only ("Cấp lại …", not "… để cấp lại …")."""
 UNION_SHARE = 0.5
@@ -447,8 +450,9 @@ class Pool:
     age_conflict: np.ndarray
     action_conflict: np.ndarray
     forked: np.ndarray
-    on_existing: bool = False
-    """The question asks for something done to a paper the citizen has ("cấp lại", "gia hạn")."""
+    wrong_action: np.ndarray | None = None
+    """1 where the question asks for something done to a paper the citizen has ("cấp lại") and
+    the name says it does something else with it (None when no such action is asked)."""
 
     @classmethod
     def nothing(cls, question: _Question) -> Pool:
@@ -909,8 +913,9 @@ class ProcedureMatcher:
         """The hand-tuned rule for answering: a high score and the name's rarest word said, or a
         long name written word for word; never a name that does another action to an existing
         paper than the one asked ("mất giấy ANTT, xin cấp lại" is not "Cấp mới …": the catalog
-        lacks the reissue)."""
-        if pool.on_existing and pool.action_conflict[i]:
+        lacks the reissue), unless the question says one of its names or aliases word for word
+        ("gia hạn bằng lái xe" is how citizens ask to exchange a licence)."""
+        if pool.wrong_action is not None and pool.wrong_action[i] and not pool.verbatim[i]:
             return False
         return (pool.scores[i] >= ABSTAIN_BELOW and self._says_rarest(pool, i)) or bool(pool.verbatim_long[i])
 
@@ -1004,6 +1009,7 @@ class ProcedureMatcher:
         for _variant, _said_term, term_actions in synonyms:
             asked_actions |= term_actions
         action_conflict = np.zeros(len(hit))
+        wrong_action = None
         if asked_actions:
             asked_bits = sum(1 << self.action_bit[a] for a in asked_actions)
             names = self.said_actions[self.variant_owner[hit]]
@@ -1013,6 +1019,11 @@ class ProcedureMatcher:
             # bến thủy" is less "Công bố hoạt động bến thủy" than a sibling that reissues
             if asked_actions - set(PLAIN_ACTIONS):
                 score = score - ACTION_MISSING * (names == 0)
+                # what a citizen asks to extend may be what the records exchange ("bằng lái sắp
+                # hết hạn, gia hạn" is "Đổi giấy phép lái xe")
+                lenient = asked_actions | ({a for e in asked_actions for a in ACTION_STANDS_IN.get(e, ())})
+                lenient_bits = sum(1 << self.action_bit[a] for a in lenient if a in self.action_bit)
+                wrong_action = (names != 0) & ((names & lenient_bits) == 0)
         else:
             # a question that asks for no action means the plain procedure: a name or alias that
             # does something to an existing paper ("Gia hạn …", "Thu hồi …") scores a little less
@@ -1033,6 +1044,7 @@ class ProcedureMatcher:
             hit, score, name_cov, own_overlap = hit[keep], score[keep], name_cov[keep], own_overlap[keep]
             shared, missing, unexplained, conflict = shared[keep], missing[keep], unexplained[keep], conflict[keep]
             action_conflict = action_conflict[keep]
+            wrong_action = None if wrong_action is None else wrong_action[keep]
         top = hit[np.argsort(-score)[:40]]
         bonus = np.zeros(len(hit))
         verbatim = np.zeros(len(hit), dtype=bool)
@@ -1083,7 +1095,7 @@ class ProcedureMatcher:
             age_conflict=conflict[chosen],
             action_conflict=action_conflict[chosen],
             forked=forked,
-            on_existing=bool(asked_actions - set(PLAIN_ACTIONS)),
+            wrong_action=None if wrong_action is None else wrong_action[chosen],
         )
 
     def fits(self, key: str, codes: Sequence[str]) -> dict[str, Fit]:

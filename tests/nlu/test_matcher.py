@@ -177,3 +177,9 @@ def test_every_action_a_name_lists_is_its_own(matcher: ProcedureMatcher, text: s
     pool = matcher.pool(normalize(text).key)
     i = [matcher.entries[int(o)].code for o in pool.owners].index("1.000082")
     assert pool.action_conflict[i] == 0.0
+
+
+@pytest.mark.parametrize("text", ["bằng lái sắp hết hạn muốn gia hạn thì làm sao", "gia han bang lai xe o dau"])
+def test_a_paper_the_records_exchange_is_what_a_citizen_extends(matcher: ProcedureMatcher, text: str) -> None:
+    best = matcher.match(normalize(text).key).best
+    assert best is not None and best.code == "3.000347", text
