@@ -277,7 +277,12 @@ def load_synonyms(path: Path = SYNONYMS) -> tuple[tuple[str, str], ...]:
 
 def name_opening(name: str, phrases: set[str], normalize: Callable[[str], str]) -> str:
     """The words of an official name that say what it does: a list of actions before the paper
-    ("Cấp, cấp lại, điều chỉnh Giấy chứng nhận …") and the first ACTION_WORDS words after it."""
+    ("Cấp, cấp lại, điều chỉnh Giấy chứng nhận …") and the first ACTION_WORDS words after it, and
+    an action the name ends with in brackets ("Đăng ký cấp Giấy chứng nhận … (Cấp mới)")."""
+    tail = re.search(r"\(([^()]*)\)[\s.]*$", name)
+    closing = normalize(tail.group(1)) if tail else ""
+    if tail:
+        name = name[: tail.start()]
     items = [normalize(part) for part in name.split(",")]
     items[0] = _strip_prefix(items[0])
     words: list[str] = []
@@ -287,6 +292,8 @@ def name_opening(name: str, phrases: set[str], normalize: Callable[[str], str]) 
             continue
         words.extend(item.split()[:ACTION_WORDS])
         break
+    if closing in phrases:
+        words.append(closing)
     return " ".join(words)
 
 
@@ -1013,17 +1020,19 @@ class ProcedureMatcher:
         if asked_actions:
             asked_bits = sum(1 << self.action_bit[a] for a in asked_actions)
             names = self.said_actions[self.variant_owner[hit]]
-            action_conflict = ((names != 0) & ((names & asked_bits) == 0)).astype(float)
-            score = score - ACTION_CONFLICT * action_conflict
+            # what a citizen asks to extend may be what the records exchange or issue again
+            # ("bằng lái sắp hết hạn, gia hạn" is "Đổi giấy phép lái xe"): a little less, not
+            # another procedure
+            lenient = asked_actions | {a for e in asked_actions for a in ACTION_STANDS_IN.get(e, ())}
+            lenient_bits = sum(1 << self.action_bit[a] for a in lenient if a in self.action_bit)
+            stands_in = (names != 0) & ((names & asked_bits) == 0) & ((names & lenient_bits) != 0)
+            action_conflict = ((names != 0) & ((names & lenient_bits) == 0)).astype(float)
+            score = score - ACTION_CONFLICT * action_conflict - ACTION_MISSING * stands_in
             # a name that says no action at all is a first issue: "cấp lại giấy phép hoạt động
             # bến thủy" is less "Công bố hoạt động bến thủy" than a sibling that reissues
             if asked_actions - set(PLAIN_ACTIONS):
                 score = score - ACTION_MISSING * (names == 0)
-                # what a citizen asks to extend may be what the records exchange ("bằng lái sắp
-                # hết hạn, gia hạn" is "Đổi giấy phép lái xe")
-                lenient = asked_actions | ({a for e in asked_actions for a in ACTION_STANDS_IN.get(e, ())})
-                lenient_bits = sum(1 << self.action_bit[a] for a in lenient if a in self.action_bit)
-                wrong_action = (names != 0) & ((names & lenient_bits) == 0)
+                wrong_action = action_conflict
         else:
             # a question that asks for no action means the plain procedure: a name or alias that
             # does something to an existing paper ("Gia hạn …", "Thu hồi …") scores a little less

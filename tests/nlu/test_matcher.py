@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlu.matcher import ACTION_CONFLICT, ProcedureMatcher, heads
+from bot.nlu.matcher import (
+    ACTION_CONFLICT,
+    ProcedureMatcher,
+    action_phrases,
+    actions_in,
+    heads,
+    load_actions,
+    name_opening,
+)
 from bot.nlu.normalize import Normalizer
 from bot.runtime import catalog_entries
 from knowledge.repository import Repository
@@ -153,7 +161,7 @@ def test_words_of_the_language_are_not_corrected(matcher: ProcedureMatcher) -> N
 
 
 def test_a_name_whose_distinct_part_is_unsaid_is_not_sure(matcher: ProcedureMatcher) -> None:
-    """"trợ cấp thất nghiệp" is only part of "Ủy quyền lĩnh thay … trợ cấp thất nghiệp": the
+    """ "trợ cấp thất nghiệp" is only part of "Ủy quyền lĩnh thay … trợ cấp thất nghiệp": the
     catalog lacks the procedure asked about, so the matcher abstains."""
     assert matcher.match(normalize("tro cap that nghiep nop online duoc k").key).best is None
 
@@ -173,7 +181,7 @@ def test_the_catalog_lacking_the_action_asked_is_an_abstention(matcher: Procedur
     ["gia hạn giấy phép hoạt động đo đạc và bản đồ", "cấp đổi giấy phép hoạt động đo đạc và bản đồ ở trung ương"],
 )
 def test_every_action_a_name_lists_is_its_own(matcher: ProcedureMatcher, text: str) -> None:
-    """"Cấp, bổ sung, gia hạn, cấp lại, cấp đổi giấy phép …" does each of those actions."""
+    """ "Cấp, bổ sung, gia hạn, cấp lại, cấp đổi giấy phép …" does each of those actions."""
     pool = matcher.pool(normalize(text).key)
     i = [matcher.entries[int(o)].code for o in pool.owners].index("1.000082")
     assert pool.action_conflict[i] == 0.0
@@ -183,3 +191,25 @@ def test_every_action_a_name_lists_is_its_own(matcher: ProcedureMatcher, text: s
 def test_a_paper_the_records_exchange_is_what_a_citizen_extends(matcher: ProcedureMatcher, text: str) -> None:
     best = matcher.match(normalize(text).key).best
     assert best is not None and best.code == "3.000347", text
+
+
+def test_a_name_says_its_action_at_its_start_or_in_closing_brackets() -> None:
+    phrases = {phrase for _action, phrase in action_phrases(load_actions())}
+
+    def key(text: str) -> str:
+        return normalize(text).key
+
+    opening = name_opening(
+        "Thủ tục cấp, cấp lại, điều chỉnh Giấy chứng nhận đủ điều kiện kinh doanh xổ số", phrases, key
+    )
+    assert actions_in(opening, load_actions()) == {"reissue", "amend"}
+    closing = name_opening("Thủ tục Đăng ký cấp Giấy chứng nhận đăng ký hành nghề kiểm toán (Cấp mới)", phrases, key)
+    assert actions_in(closing, load_actions()) == {"new"}
+    assert not actions_in(name_opening("Cấp giấy phép nhận chìm ở biển (cấp TW)", phrases, key), load_actions())
+
+
+def test_extending_a_paper_the_records_only_reissue(matcher: ProcedureMatcher) -> None:
+    """Audit practice certificates are issued (Cấp mới), amended or reissued, never extended:
+    asking to extend one means the reissue, not the first issue."""
+    best = matcher.match(normalize("xin gia hạn giấy chứng nhận đăng ký hành nghề kiểm toán").key).best
+    assert best is not None and best.code == "1.007632"
