@@ -63,6 +63,9 @@ UNION_SHARE = 0.5
 what the matched name or alias explains itself."""
 CORE_COVERED = 0.5
 """A question mentioning less than this share of a name must say its rarest word to be sure."""
+DERIVED_COVERED = 0.75
+"""The same for a shortened name, whose weight lies more in the words many names share ("cấp
+giấy chứng nhận đủ điều kiện kinh doanh …" of "Cấp, cấp lại Giấy chứng nhận … thẩm định giá")."""
 UNKNOWN_WEIGHT = 0.7
 """Weight of an unknown content syllable, as a share of the rarest known one's."""
 """A name whose age condition the question's age does not meet ("13 tuổi" and "từ đủ 14 tuổi
@@ -149,10 +152,34 @@ def heads(name: str) -> list[str]:
     parts = [p.strip() for p in bare.split(";") if p.strip()] if ";" in bare else [bare]
     for part in (bare, *parts):
         how = _QUALIFIERS.sub("", part).strip()
-        for form in (part, how, _CORE.split(how, maxsplit=1)[0].strip(" ,")):
+        for form in (part, how, _CORE.split(how, maxsplit=1)[0].strip(" ,"), *_one_action_each(how.split(";")[0])):
             if form != name and len(form.split()) >= 2 and form not in out:
                 out.append(form)
     return out
+
+
+def _one_action_each(name: str) -> list[str]:
+    """A name that lists actions before its paper, once per action: "Cấp, gia hạn, cấp lại giấy
+    phép X" gives "Cấp giấy phép X", "gia hạn giấy phép X" and "cấp lại giấy phép X", so a
+    question naming one of them is not short of the others."""
+    items = [i.strip() for i in name.split(",")]
+    if len(items) < 2:
+        return []
+    phrases = _action_phrase_set()
+    said = [" ".join(i.split()[2:]) if fold(i).startswith(_NAME_PREFIXES) else i for i in items[:-1]]
+    if not all(fold(a) in phrases for a in said):
+        return []
+    last = items[-1].split()
+    for n in (3, 2, 1):
+        if len(last) > n + 1 and fold(" ".join(last[:n])) in phrases:
+            paper = " ".join(last[n:])
+            return [f"{action} {paper}" for action in (*said, " ".join(last[:n]))]
+    return []
+
+
+@functools.cache
+def _action_phrase_set() -> frozenset[str]:
+    return frozenset({"cap", "dang ky", *(p for phrases in load_actions().values() for p in phrases)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -930,9 +957,9 @@ class ProcedureMatcher:
         """The question says a rarest word or pair of the matched name or alias, or most of it:
         "trợ cấp thất nghiệp" leaves out what makes "ủy quyền lĩnh thay … trợ cấp thất nghiệp"
         that procedure and no other."""
-        if pool.name_cov[i] >= CORE_COVERED:
-            return True
         v = int(pool.variants[i])
+        if pool.name_cov[i] >= (DERIVED_COVERED if self.derived[v] else CORE_COVERED):
+            return True
         start, end = self.matrix.indptr[v], self.matrix.indptr[v + 1]
         if start == end:
             return True

@@ -102,9 +102,17 @@ def test_candidates_are_ranked_and_bounded(matcher: ProcedureMatcher) -> None:
 
 
 def test_heads_shorten_official_names() -> None:
+    # a list of actions before the paper gives one form per action
     assert heads("Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện; cấp sổ BHXH") == [
+        "Đăng ký đóng BHXH tự nguyện",
+        "đăng ký lại đóng BHXH tự nguyện",
+        "điều chỉnh đóng BHXH tự nguyện",
         "Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện",
         "cấp sổ BHXH",
+    ]
+    assert heads("Thủ tục cấp, cấp lại Giấy chứng nhận đủ điều kiện kinh doanh dịch vụ thẩm định giá") == [
+        "cấp Giấy chứng nhận đủ điều kiện kinh doanh dịch vụ thẩm định giá",
+        "cấp lại Giấy chứng nhận đủ điều kiện kinh doanh dịch vụ thẩm định giá",
     ]
     # the core before "đối với / trong / của …" is offered too; the matcher keeps it only when it
     # stays specific to one family of names (see test_abstains_when_nothing_fits)
@@ -213,3 +221,12 @@ def test_extending_a_paper_the_records_only_reissue(matcher: ProcedureMatcher) -
     asking to extend one means the reissue, not the first issue."""
     best = matcher.match(normalize("xin gia hạn giấy chứng nhận đăng ký hành nghề kiểm toán").key).best
     assert best is not None and best.code == "1.007632"
+
+
+def test_a_shortened_name_must_say_what_sets_it_apart(matcher: ProcedureMatcher) -> None:
+    """"cấp giấy chứng nhận đủ điều kiện kinh doanh dịch vụ …" is most of the shortened name
+    "Cấp giấy chứng nhận … thẩm định giá", but not what makes it that procedure."""
+    text = "xin cấp giấy chứng nhận đủ điều kiện kinh doanh dịch vụ xoa bóp cần gì"
+    assert matcher.match(normalize(text).key).best is None
+    best = matcher.match(normalize("gia hạn giấy phép hoạt động đo đạc bản đồ cấp trung ương").key).best
+    assert best is not None and best.code == "1.000082"
