@@ -540,6 +540,9 @@ class _Turn:
             target = intent if intent in ACTIONS else "ask_overview"
             buttons = tuple(Button(_title(c), payloads.make(target, procedure=c.code)) for c in close)
             replies.append(Reply(self.say("unanswered_closest"), buttons))
+            # a typed pick of one of them ("số 2", "thế cấp đổi thì cần gì") answers it
+            pending = PendingChoice(tuple(c.code for c in close), target, suggested=True)
+            self.state = replace(self.state, aspect=target, pending=pending)
         return Turn(intent, None, tuple(replies), outcome=Outcome.UNANSWERED)
 
     def faq(self, text: str, threshold: float, intent: str) -> Turn | None:

@@ -400,9 +400,9 @@ class DialoguePolicy:
             index = position - 1 if position > 0 else len(options) + position
             if 0 <= index < len(options):
                 return Decision(Move.CHOOSE, pending.aspect, options[index])
-        if r.named is None and r.intent == "affirm":
+        if r.named is None and r.intent == "affirm" and not pending.suggested:
             return Decision(Move.CHOOSE, pending.aspect, options[0])
-        if r.named is None and r.intent == "deny":
+        if r.named is None and r.intent == "deny" and not pending.suggested:
             return Decision(Move.DECLINE, "deny")
         if r.intent in CONVERSATION_INTENTS and r.intent != "affirm":
             return None
@@ -414,6 +414,15 @@ class DialoguePolicy:
             return None  # a question about another procedure altogether
         if best >= CHOICE_MIN and best - second >= CHOICE_MARGIN:
             return Decision(Move.CHOOSE, self._aspect(r, pending.aspect, carry=True), ranked[0])
+        doing = self.matcher.doing(r.key, options)
+        if doing and len(doing) < len(options) and (r.named is None or r.named.code in options):
+            # "thế cấp đổi thì cần gì": the offered procedure that does the action named, or a
+            # choice among those that do (the exchange at province and at central level)
+            aspect = self._aspect(r, pending.aspect, carry=True)
+            if len(doing) == 1:
+                return Decision(Move.CHOOSE, aspect, doing[0])
+            narrowed = tuple(c for c in map(self.matcher.candidate, doing) if c is not None)
+            return Decision(Move.CLARIFY, aspect, options=narrowed)
         if r.intent in ASPECT_INTENTS and r.named is None and not self._says_something(r):
             # "có mất phí không" before picking: the same choice again, now for the fee.
             again = tuple(c for c in map(self.matcher.candidate, options) if c is not None)

@@ -29,6 +29,9 @@ class PendingChoice:
     """National codes, in the order they were shown (the first is the best guess)."""
     aspect: str
     """The aspect intent the choice was offered for: the answer is about it."""
+    suggested: bool = False
+    """Offered after declining to answer ("có thể anh/chị quan tâm …"): a typed pick ("số 2",
+    "cái cấp đổi") chooses, but an "ừ" or "vâng" acknowledges the apology and chooses nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,13 @@ class DialogueState:
             "procedure": self.procedure,
             "aspect": self.aspect,
             "pending": (
-                {"options": list(self.pending.options), "aspect": self.pending.aspect} if self.pending else None
+                {
+                    "options": list(self.pending.options),
+                    "aspect": self.pending.aspect,
+                    "suggested": self.pending.suggested,
+                }
+                if self.pending
+                else None
             ),
             "turns": self.turns,
             "last_turn_at": self.last_turn_at.isoformat() if self.last_turn_at else None,
@@ -97,7 +106,9 @@ def _pending(value: object) -> PendingChoice | None:
     options = tuple(c for c in (raw if isinstance(raw, list | tuple) else ()) if _code(c))[:MAX_OPTIONS]
     if not options:
         return None
-    return PendingChoice(options=options, aspect=_aspect(value.get("aspect")) or "ask_overview")
+    return PendingChoice(
+        options=options, aspect=_aspect(value.get("aspect")) or "ask_overview", suggested=value.get("suggested") is True
+    )
 
 
 def _count(value: object) -> int:

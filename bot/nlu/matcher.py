@@ -1148,6 +1148,21 @@ class ProcedureMatcher:
             out[code] = Fit(round(min(float(pool.totals[i]), 1.0), 4), float(pool.question_cov[i]))
         return out
 
+    def doing(self, key: str, codes: Sequence[str]) -> list[str]:
+        """Of `codes`, those whose names do an action the folded text asks for: "thế cấp đổi thì
+        sao" picks "Cấp đổi …" among a first issue and an exchange of one paper."""
+        asked = actions_in(key, self.actions, self._action_phrases)
+        if not asked:
+            return []
+        # only an action and question words: "cấp đổi giấy phép karaoke" is a new question
+        rest = f" {key} "
+        for _action, phrase in self._action_phrases:
+            rest = rest.replace(f" {phrase} ", " ")
+        if self.content_words(rest.split()) > 1:
+            return []
+        bits = sum(1 << self.action_bit[a] for a in asked)
+        return [c for c in codes if c in self._index and int(self.said_actions[self._index[c]]) & bits]
+
     def siblings(self, code: str) -> dict[str, float]:
         """Procedures whose official name shares most of its weighted words with this one's
         (as a share of the smaller name), with that share: the variants of one family, such as

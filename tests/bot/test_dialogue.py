@@ -237,6 +237,51 @@ def test_a_bare_follow_up_before_choosing_offers_the_same_choice_again(assistant
     assert all(b.payload.startswith("/ask_where") for b in again.replies[0].buttons)
 
 
+SECURITY_NEW, SECURITY_EXCHANGE, SECURITY_EXCHANGE_CENTRAL = "2.001478", "2.001402", "1.003176"
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("vậy cấp mới thì mất bao lâu", (SECURITY_NEW, "ask_processing_time", "answered")),
+        ("số 2", (SECURITY_EXCHANGE_CENTRAL, "ask_overview", "answered")),
+        ("cái cuối", (SECURITY_NEW, "ask_overview", "answered")),
+        ("vâng", (None, "affirm", None)),
+        ("ok cảm ơn", (None, None, None)),
+    ],
+)
+def test_a_typed_pick_of_the_procedures_offered_after_declining(
+    assistant: Assistant, reply: str, expected: tuple[str | None, str | None, str | None]
+) -> None:
+    """The records have only the first issue and the exchange of this certificate: a reissue is
+    declined with them offered, and what the citizen types next may pick one; an "ừ" to the
+    apology picks nothing."""
+    declined = say(assistant, "xin cấp lại giấy chứng nhận đủ điều kiện về an ninh trật tự")
+    assert declined.outcome == "unanswered" and declined.procedure is None
+    offered = [json.loads(b.payload[b.payload.index("{") :])["procedure"] for b in declined.replies[1].buttons]
+    assert offered == [SECURITY_EXCHANGE, SECURITY_EXCHANGE_CENTRAL, SECURITY_NEW]
+    turn = say(assistant, reply)
+    code, intent, outcome = expected
+    assert turn.procedure == code
+    if intent is not None:
+        assert turn.intent == intent
+    if outcome is not None:
+        assert turn.outcome == outcome
+
+
+def test_naming_an_action_narrows_the_procedures_offered_after_declining(
+    assistant: Assistant, kb_copy: Database
+) -> None:
+    say(assistant, "xin cấp lại giấy chứng nhận đủ điều kiện về an ninh trật tự")
+    assert stored_state(kb_copy)["pending"]["suggested"] is True
+    narrowed = say(assistant, "thế cấp đổi thì cần giấy tờ gì")
+    assert narrowed.outcome == "clarify" and narrowed.intent == "ask_documents"
+    codes = [json.loads(b.payload[b.payload.index("{") :])["procedure"] for b in narrowed.replies[0].buttons]
+    assert codes == [SECURITY_EXCHANGE, SECURITY_EXCHANGE_CENTRAL]
+    chosen = say(assistant, "số 1")
+    assert (chosen.procedure, chosen.intent) == (SECURITY_EXCHANGE, "ask_documents")
+
+
 def test_a_two_part_question_gets_both_parts(assistant: Assistant) -> None:
     turn = say(assistant, "xin lý lịch tư pháp ở đâu vậy ạ, mấy ngày thì có")
     assert turn.procedure == "3.000333"
