@@ -20,7 +20,7 @@ from bot import payloads, render
 from bot.actions import ACTIONS, ActionContext
 from bot.actions.wording import title_name
 from bot.dialogue import Decision, DialoguePolicy, DialogueState, Move, PendingChoice
-from bot.dialogue.policy import CONVERSATION_INTENTS, NO_PHRASES, RecordPhrases
+from bot.dialogue.policy import CONVERSATION_INTENTS, NO_PHRASES, NOTHING_TO_CHOOSE, RecordPhrases
 from bot.dialogue.vocabulary import DialogueVocabulary, load_vocabulary
 from bot.nlu.engine import NluEngine
 from bot.nlu.types import ASPECT_INTENTS, INTENTS, OUT_OF_SCOPE, Candidate, NluResult
@@ -477,6 +477,9 @@ class _Turn:
             return self.chat_reply("greet", intent, self.popular_buttons())
         if intent == "ask_office_hours":
             return self.chat_reply("office_hours", intent)
+        if intent == NOTHING_TO_CHOOSE:
+            # a reply to the assistant, not a question: reported as one ("affirm")
+            return self.chat_reply(NOTHING_TO_CHOOSE, "affirm")
         if intent == "ask_human":
             self.inbox = InboxReason.HUMAN
             return Turn(intent, None, (Reply(self.say("human")),), outcome=Outcome.HUMAN)

@@ -88,6 +88,8 @@ DOUBTFUL_CHAT = 0.6
 RUNNER_UP = 0.3
 """...whose runner-up is an aspect at least this likely, is a follow-up asking that aspect."""
 
+NOTHING_TO_CHOOSE = "nothing_to_choose"
+"""The reply to a typed position ("số 1", "cái thứ hai") when no choice is waiting."""
 CONVERSATION_INTENTS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "ask_human", "ask_office_hours"})
 _STATEMENT_INTENTS = frozenset({OUT_OF_SCOPE, "affirm", "deny"})
 """What a detail told as a statement is often classified as ("chồng em người Hàn", "không,
@@ -167,6 +169,9 @@ class DialoguePolicy:
             picked = self._pending(r, state.pending)
             if picked is not None:
                 return picked
+        elif self.vocabulary.choice(r.key) is not None and r.named is None:
+            # "số 1" with no choice waiting: not a request for staff, whatever it sounds like
+            return Decision(Move.CHAT, NOTHING_TO_CHOOSE)
         if r.intent == "greet" and state.turns >= FAREWELL_AFTER:
             # "Chào bạn", "em chào ạ" once the conversation has run: Vietnamese says goodbye so.
             return Decision(Move.CHAT, "goodbye")

@@ -414,3 +414,15 @@ def test_switch_phrases_are_read_on_whole_words(
 )
 def test_typed_choices(key: str, position: int | None) -> None:
     assert load_vocabulary().choice(key) == position
+
+
+@pytest.mark.parametrize("typed", ["số 1", "cái thứ hai", "so 2 a"])
+def test_a_typed_position_with_nothing_to_choose_is_not_a_staff_request(
+    assistant: Assistant, kb_copy: Database, typed: str
+) -> None:
+    say(assistant, "đăng ký khai sinh cần gì")
+    turn = say(assistant, typed)
+    assert turn.outcome == "chat" and "bấm vào nút" in turn.replies[0].text
+    with kb_copy.sessions() as s:
+        assert s.scalars(select(InboxItem)).all() == []
+    assert say(assistant, "nộp ở đâu").procedure == BIRTH
