@@ -51,7 +51,8 @@ UNACCENTED_SHARE = 0.75
 """Share of the written examples with diacritics also trained on without them: citizens often
 type without, and the formal registers are written with them. Half left unaccented questions
 7 points of intent accuracy behind accented ones on real questions; three quarters closes most
-of that gap and no evaluation set falls (all of them is worse on formal out-of-scope questions)."""
+of that gap and no evaluation set falls (copying all of them is worse on formal out-of-scope
+questions)."""
 
 
 def unaccented_copies(examples: Sequence[Example], seed: int = 17) -> list[Example]:

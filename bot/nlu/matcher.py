@@ -152,7 +152,8 @@ def heads(name: str) -> list[str]:
     parts = [p.strip() for p in bare.split(";") if p.strip()] if ";" in bare else [bare]
     for part in (bare, *parts):
         how = _QUALIFIERS.sub("", part).strip()
-        for form in (part, how, _CORE.split(how, maxsplit=1)[0].strip(" ,"), *_one_action_each(how.split(";")[0])):
+        each = _one_action_each(how) if ";" not in how else []
+        for form in (part, how, _CORE.split(how, maxsplit=1)[0].strip(" ,"), *each):
             if form != name and len(form.split()) >= 2 and form not in out:
                 out.append(form)
     return out
@@ -166,7 +167,7 @@ def _one_action_each(name: str) -> list[str]:
     if len(items) < 2:
         return []
     phrases = _action_phrase_set()
-    said = [" ".join(i.split()[2:]) if fold(i).startswith(_NAME_PREFIXES) else i for i in items[:-1]]
+    said = [_strip_words(i, _NAME_PREFIXES) for i in items[:-1]]
     if not all(fold(a) in phrases for a in said):
         return []
     last = items[-1].split()
@@ -177,8 +178,18 @@ def _one_action_each(name: str) -> list[str]:
     return []
 
 
+def _strip_words(text: str, prefixes: tuple[str, ...]) -> str:
+    """`text` without the words of a folded prefix it opens with ("Thủ tục cấp" -> "cấp")."""
+    for prefix in prefixes:
+        if fold(text).startswith(prefix):
+            return " ".join(text.split()[len(prefix.split()) :])
+    return text
+
+
 @functools.cache
 def _action_phrase_set() -> frozenset[str]:
+    """What an item of a name's list of actions may be: an action's phrase, or the plain "cấp"
+    and "đăng ký" that list a first issue."""
     return frozenset({"cap", "dang ky", *(p for phrases in load_actions().values() for p in phrases)})
 
 
@@ -302,7 +313,7 @@ def load_synonyms(path: Path = SYNONYMS) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs, key=lambda p: -len(p[0])))
 
 
-def name_opening(name: str, phrases: set[str], normalize: Callable[[str], str]) -> str:
+def name_opening(name: str, normalize: Callable[[str], str]) -> str:
     """The words of an official name that say what it does: a list of actions before the paper
     ("Cấp, cấp lại, điều chỉnh Giấy chứng nhận …") and the first ACTION_WORDS words after it, and
     an action the name ends with in brackets ("Đăng ký cấp Giấy chứng nhận … (Cấp mới)")."""
@@ -310,11 +321,12 @@ def name_opening(name: str, phrases: set[str], normalize: Callable[[str], str]) 
     closing = normalize(tail.group(1)) if tail else ""
     if tail:
         name = name[: tail.start()]
+    phrases = _action_phrase_set()
     items = [normalize(part) for part in name.split(",")]
     items[0] = _strip_prefix(items[0])
     words: list[str] = []
     for item in items:
-        if item in phrases or item == "cap":
+        if item in phrases:
             words.append(item)
             continue
         words.extend(item.split()[:ACTION_WORDS])
@@ -470,6 +482,9 @@ class Pool:
     question: _Question
     q_weight: float
     said_foreign: bool
+    on_existing: bool
+    """The question asks for something done to a paper the citizen has ("cấp lại", "gia hạn"):
+    a name whose action conflicts (`action_conflict`) does something else with it."""
     owners: np.ndarray
     variants: np.ndarray
     scores: np.ndarray
@@ -484,14 +499,11 @@ class Pool:
     age_conflict: np.ndarray
     action_conflict: np.ndarray
     forked: np.ndarray
-    wrong_action: np.ndarray | None = None
-    """1 where the question asks for something done to a paper the citizen has ("cấp lại") and
-    the name says it does something else with it (None when no such action is asked)."""
 
     @classmethod
     def nothing(cls, question: _Question) -> Pool:
         empty = np.zeros(0)
-        return cls(None, question, 0.0, False, *([empty] * 14))
+        return cls(None, question, 0.0, False, False, *([empty] * 14))
 
     @property
     def empty(self) -> bool:
@@ -630,8 +642,7 @@ class ProcedureMatcher:
         self._action_phrases = action_phrases(self.actions)
         # each procedure's actions as bits, so a question's conflicts are one vector operation
         self.action_bit = {a: i for i, a in enumerate(sorted(self.actions))}
-        phrases = {phrase for _action, phrase in self._action_phrases}
-        starts = [name_opening(e.name, phrases, lambda t: normalize(t).key) for e in entries]
+        starts = [name_opening(e.name, lambda t: normalize(t).key) for e in entries]
         self.action_bits = np.array(
             [sum(1 << self.action_bit[a] for a in actions_in(start, self.actions)) for start in starts], dtype=np.int64
         )
@@ -949,7 +960,7 @@ class ProcedureMatcher:
         paper than the one asked ("mất giấy ANTT, xin cấp lại" is not "Cấp mới …": the catalog
         lacks the reissue), unless the question says one of its names or aliases word for word
         ("gia hạn bằng lái xe" is how citizens ask to exchange a licence)."""
-        if pool.wrong_action is not None and pool.wrong_action[i] and not pool.verbatim[i]:
+        if pool.on_existing and pool.action_conflict[i] and not pool.verbatim[i]:
             return False
         return (pool.scores[i] >= ABSTAIN_BELOW and self._says_rarest(pool, i)) or bool(pool.verbatim_long[i])
 
@@ -1043,7 +1054,7 @@ class ProcedureMatcher:
         for _variant, _said_term, term_actions in synonyms:
             asked_actions |= term_actions
         action_conflict = np.zeros(len(hit))
-        wrong_action = None
+        on_existing = bool(asked_actions - set(PLAIN_ACTIONS))
         if asked_actions:
             asked_bits = sum(1 << self.action_bit[a] for a in asked_actions)
             names = self.said_actions[self.variant_owner[hit]]
@@ -1057,9 +1068,8 @@ class ProcedureMatcher:
             score = score - ACTION_CONFLICT * action_conflict - ACTION_MISSING * stands_in
             # a name that says no action at all is a first issue: "cấp lại giấy phép hoạt động
             # bến thủy" is less "Công bố hoạt động bến thủy" than a sibling that reissues
-            if asked_actions - set(PLAIN_ACTIONS):
+            if on_existing:
                 score = score - ACTION_MISSING * (names == 0)
-                wrong_action = action_conflict
         else:
             # a question that asks for no action means the plain procedure: a name or alias that
             # does something to an existing paper ("Gia hạn …", "Thu hồi …") scores a little less
@@ -1080,7 +1090,6 @@ class ProcedureMatcher:
             hit, score, name_cov, own_overlap = hit[keep], score[keep], name_cov[keep], own_overlap[keep]
             shared, missing, unexplained, conflict = shared[keep], missing[keep], unexplained[keep], conflict[keep]
             action_conflict = action_conflict[keep]
-            wrong_action = None if wrong_action is None else wrong_action[keep]
         top = hit[np.argsort(-score)[:40]]
         bonus = np.zeros(len(hit))
         verbatim = np.zeros(len(hit), dtype=bool)
@@ -1131,7 +1140,7 @@ class ProcedureMatcher:
             age_conflict=conflict[chosen],
             action_conflict=action_conflict[chosen],
             forked=forked,
-            wrong_action=None if wrong_action is None else wrong_action[chosen],
+            on_existing=on_existing,
         )
 
     def fits(self, key: str, codes: Sequence[str]) -> dict[str, Fit]:

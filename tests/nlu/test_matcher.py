@@ -7,7 +7,6 @@ import pytest
 from bot.nlu.matcher import (
     ACTION_CONFLICT,
     ProcedureMatcher,
-    action_phrases,
     actions_in,
     heads,
     load_actions,
@@ -104,11 +103,15 @@ def test_candidates_are_ranked_and_bounded(matcher: ProcedureMatcher) -> None:
 def test_heads_shorten_official_names() -> None:
     # a list of actions before the paper gives one form per action
     assert heads("Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện; cấp sổ BHXH") == [
+        "Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện",
         "Đăng ký đóng BHXH tự nguyện",
         "đăng ký lại đóng BHXH tự nguyện",
         "điều chỉnh đóng BHXH tự nguyện",
-        "Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện",
         "cấp sổ BHXH",
+    ]
+    assert heads("TTHC cấp, gia hạn giấy phép hoạt động bến thủy") == [
+        "cấp giấy phép hoạt động bến thủy",
+        "gia hạn giấy phép hoạt động bến thủy",
     ]
     assert heads("Thủ tục cấp, cấp lại Giấy chứng nhận đủ điều kiện kinh doanh dịch vụ thẩm định giá") == [
         "cấp Giấy chứng nhận đủ điều kiện kinh doanh dịch vụ thẩm định giá",
@@ -202,18 +205,18 @@ def test_a_paper_the_records_exchange_is_what_a_citizen_extends(matcher: Procedu
 
 
 def test_a_name_says_its_action_at_its_start_or_in_closing_brackets() -> None:
-    phrases = {phrase for _action, phrase in action_phrases(load_actions())}
-
     def key(text: str) -> str:
         return normalize(text).key
 
     opening = name_opening(
-        "Thủ tục cấp, cấp lại, điều chỉnh Giấy chứng nhận đủ điều kiện kinh doanh xổ số", phrases, key
+        "Thủ tục cấp, cấp lại, điều chỉnh Giấy chứng nhận đủ điều kiện kinh doanh xổ số", key
     )
     assert actions_in(opening, load_actions()) == {"reissue", "amend"}
-    closing = name_opening("Thủ tục Đăng ký cấp Giấy chứng nhận đăng ký hành nghề kiểm toán (Cấp mới)", phrases, key)
+    closing = name_opening("Thủ tục Đăng ký cấp Giấy chứng nhận đăng ký hành nghề kiểm toán (Cấp mới)", key)
     assert actions_in(closing, load_actions()) == {"new"}
-    assert not actions_in(name_opening("Cấp giấy phép nhận chìm ở biển (cấp TW)", phrases, key), load_actions())
+    assert not actions_in(name_opening("Cấp giấy phép nhận chìm ở biển (cấp TW)", key), load_actions())
+    bhxh = name_opening("Đăng ký, đăng ký lại, điều chỉnh đóng BHXH tự nguyện", key)
+    assert actions_in(bhxh, load_actions()) == {"reregister", "amend"}
 
 
 def test_extending_a_paper_the_records_only_reissue(matcher: ProcedureMatcher) -> None:
